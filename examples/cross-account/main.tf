@@ -1,0 +1,75 @@
+provider "aws" {
+  region = var.region
+}
+
+provider "aws" {
+  alias  = "slave_account"
+  region = var.slave_region
+
+  assume_role {
+    role_arn = var.slave_account_deploy_role_arn
+  }
+}
+
+data "aws_partition" "current" {}
+
+data "aws_caller_identity" "master" {}
+
+data "aws_caller_identity" "slave" {
+  provider = aws.slave_account
+}
+
+data "aws_dynamodb_table" "master" {
+  name = var.master_table_name
+}
+
+locals {
+  # Both roles are named, not read from the resources, so that the trust goes
+  # both ways without a cycle: the replicator's role trusts nothing it creates.
+  replicator_role_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.master.account_id}:role/${var.name}"
+}
+
+# In the slave's account: the table, with the master's keys...
+module "slave_table" {
+  source = "../../modules/replica-table"
+  providers = {
+    aws = aws.slave_account
+  }
+
+  name         = var.slave_table_name
+  hash_key     = data.aws_dynamodb_table.master.hash_key
+  range_key    = data.aws_dynamodb_table.master.range_key
+  attributes   = data.aws_dynamodb_table.master.attribute
+  billing_mode = "PAY_PER_REQUEST"
+}
+
+# ...and the role that may write it, which only the replicator's role may assume,
+# presenting the external ID.
+module "slave_writer" {
+  source = "../../modules/slave-access-role"
+  providers = {
+    aws = aws.slave_account
+  }
+
+  name                = "${var.name}-writer"
+  replicator_role_arn = local.replicator_role_arn
+  external_id         = var.external_id
+  slave_table_arns    = [module.slave_table.arn]
+}
+
+# In the master's account: the replicator, writing the slave through that role.
+module "replicator" {
+  source = "../.."
+
+  name              = var.name
+  master_table_name = var.master_table_name
+
+  slaves = {
+    partner = {
+      region      = var.slave_region
+      table_name  = module.slave_table.name
+      role_arn    = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.slave.account_id}:role/${module.slave_writer.role_name}"
+      external_id = var.external_id
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { assumeRoleCredentials, sessionNameFor } from './assume-role';
+import type { SlaveConfig } from './types';
+
+/** Makes and keeps the DynamoDB clients of an invocation and the ones after it (warm starts reuse them). */
+export interface ClientProvider {
+  /** The client that writes a slave: one per region, endpoint and role, shared by slaves that have them in common. */
+  forSlave(slave: SlaveConfig): DynamoDBClient;
+  /** The client that reads the master in its region. No endpoint is set, so AWS_ENDPOINT_URL_DYNAMODB applies. */
+  forMaster(region: string): DynamoDBClient;
+}
+
+/** Sockets are kept alive and plentiful: the writer runs many BatchWriteItem calls per slave at once. */
+function requestHandler(): { httpAgent: HttpAgent; httpsAgent: HttpsAgent; connectionTimeout: number } {
+  return {
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 128 }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 128 }),
+    connectionTimeout: 5_000,
+  };
+}
+
+/** The default provider: real SDK clients, retries left to the replicator (one attempt per SDK call). */
+export function createClientProvider(): ClientProvider {
+  const clients = new Map<string, DynamoDBClient>();
+  const cached = (id: string, make: () => DynamoDBClient): DynamoDBClient => {
+    let client = clients.get(id);
+    if (client === undefined) {
+      client = make();
+      clients.set(id, client);
+    }
+    return client;
+  };
+  return {
+    forSlave: (slave) =>
+      cached(JSON.stringify(['slave', slave.region, slave.endpoint ?? '', slave.roleArn ?? '', slave.externalId ?? '']), () => {
+        const credentials =
+          slave.roleArn === undefined
+            ? undefined
+            : assumeRoleCredentials({
+                roleArn: slave.roleArn,
+                region: slave.region,
+                sessionName: sessionNameFor(slave.name),
+                ...(slave.externalId === undefined ? {} : { externalId: slave.externalId }),
+              });
+        return new DynamoDBClient({
+          region: slave.region,
+          maxAttempts: 1,
+          requestHandler: requestHandler(),
+          ...(slave.endpoint === undefined ? {} : { endpoint: slave.endpoint }),
+          ...(credentials === undefined ? {} : { credentials }),
+        });
+      }),
+    forMaster: (region) =>
+      cached(JSON.stringify(['master', region]), () => new DynamoDBClient({ region, maxAttempts: 1, requestHandler: requestHandler() })),
+  };
+}

@@ -1,0 +1,87 @@
+import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { describeKey, keyIdentity } from './attribute-value';
+import { Semaphore } from './concurrency';
+import { MasterReadError } from './errors';
+import { backoffDelay, classifyFailure, DEFAULT_BACKOFF, sleep, type BackoffPolicy, type Deadline } from './retry';
+import type { AttributeMap } from './types';
+
+/** BatchGetItem takes at most 100 keys a call. */
+export const MAX_BATCH_GET = 100;
+
+export interface MasterReadOptions {
+  readonly concurrency: number;
+  readonly deadline: Deadline;
+  readonly backoff?: BackoffPolicy;
+  readonly random?: () => number;
+}
+
+/** The master's current state of each key read: the item, or `null` where it no longer exists. */
+export interface MasterReadOutcome {
+  readonly items: Map<string, AttributeMap | null>;
+  readonly failed: Map<string, MasterReadError>;
+}
+
+/**
+ * Reads the current items of some keys from the master with strongly consistent BatchGetItem, for streams that carry
+ * no new image (KEYS_ONLY, OLD_IMAGE). Unprocessed keys, throttling and server errors are retried until the deadline.
+ */
+export async function readMasterItems(
+  client: DynamoDBClient,
+  tableName: string,
+  keys: ReadonlyMap<string, AttributeMap>,
+  options: MasterReadOptions,
+): Promise<MasterReadOutcome> {
+  const outcome: MasterReadOutcome = { items: new Map(), failed: new Map() };
+  const first = keys.values().next();
+  if (first.done === true) return outcome;
+  const keyNames = Object.keys(first.value);
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const semaphore = new Semaphore(options.concurrency);
+  const { deadline } = options;
+
+  const fail = (ids: readonly string[], reason: string): void => {
+    for (const id of ids) {
+      const key = keys.get(id) ?? {};
+      outcome.failed.set(id, new MasterReadError(`master table ${tableName}: could not read key ${describeKey(key)}: ${reason}`));
+    }
+  };
+
+  const read = async (ids: readonly string[], attempt: number): Promise<void> => {
+    let unprocessed: string[];
+    try {
+      unprocessed = await semaphore.run(async () => {
+        const response = await client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [tableName]: { Keys: ids.map((id) => keys.get(id) ?? {}), ConsistentRead: true } },
+          }),
+          { abortSignal: deadline.signal },
+        );
+        for (const item of response.Responses?.[tableName] ?? []) outcome.items.set(keyIdentity(item, keyNames), item);
+        const left = (response.UnprocessedKeys?.[tableName]?.Keys ?? []).map((key) => keyIdentity(key, keyNames));
+        for (const id of ids) if (!outcome.items.has(id) && !left.includes(id)) outcome.items.set(id, null);
+        return left;
+      });
+    } catch (error) {
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      if (deadline.isOver() || classifyFailure(error) === 'fatal') {
+        fail(ids, reason);
+        return;
+      }
+      unprocessed = [...ids];
+    }
+    if (unprocessed.length === 0) return;
+    const delay = backoffDelay(attempt, backoff, options.random);
+    if (deadline.remainingMs() <= delay) {
+      fail(unprocessed, "still unread when the invocation's time ran out; Lambda re-delivers it");
+      return;
+    }
+    await sleep(delay, deadline.signal);
+    await read(unprocessed, attempt + 1);
+  };
+
+  const ids = [...keys.keys()];
+  const calls: Promise<void>[] = [];
+  for (let start = 0; start < ids.length; start += MAX_BATCH_GET) calls.push(read(ids.slice(start, start + MAX_BATCH_GET), 0));
+  await Promise.all(calls);
+  return outcome;
+}

@@ -1,0 +1,114 @@
+/** Capped exponential backoff with full jitter: a delay drawn from [0, min(maxDelayMs, baseDelayMs * 2^attempt)). */
+export interface BackoffPolicy {
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { baseDelayMs: 25, maxDelayMs: 3_000 };
+
+/** The delay before retry number `attempt` (0 for the first retry). */
+export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt, 30));
+  return Math.floor(random() * ceiling);
+}
+
+/** How a failed AWS call should be handled. */
+export type FailureKind = 'throttled' | 'transient' | 'fatal';
+
+const THROTTLING = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+]);
+
+const TRANSIENT = new Set([
+  'InternalServerError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TransactionInProgressException',
+]);
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ECONNABORTED']);
+
+interface SdkErrorShape {
+  name?: unknown;
+  code?: unknown;
+  $fault?: unknown;
+  $metadata?: { httpStatusCode?: unknown };
+  $retryable?: unknown;
+}
+
+/**
+ * Sorts an error from an AWS call: throttling and server or network trouble are worth retrying; a client error
+ * (validation, access denied, missing table) is not, and is reported at once.
+ */
+export function classifyFailure(error: unknown): FailureKind {
+  const shape = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;
+  const name = typeof shape.name === 'string' ? shape.name : '';
+  const status = typeof shape.$metadata?.httpStatusCode === 'number' ? shape.$metadata.httpStatusCode : undefined;
+  if (THROTTLING.has(name) || status === 429) return 'throttled';
+  if (TRANSIENT.has(name) || shape.$fault === 'server' || (status !== undefined && status >= 500)) return 'transient';
+  if (typeof shape.code === 'string' && NETWORK_CODES.has(shape.code)) return 'transient';
+  if (shape.$retryable !== undefined && shape.$retryable !== null) return 'transient';
+  return 'fatal';
+}
+
+/** The time an invocation may spend, with an abort signal that fires when it is spent. */
+export class Deadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+
+  public constructor(
+    private readonly at: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.timer = setTimeout(() => this.controller.abort(new Error('the invocation deadline was reached')), Math.max(0, at - now()));
+    this.timer.unref();
+  }
+
+  /** Fires when the deadline passes; given to every AWS call so none outlives the invocation. */
+  public get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** True once the deadline has passed (a method, not a property: it changes while an invocation awaits). */
+  public isOver(): boolean {
+    return this.controller.signal.aborted || this.remainingMs() <= 0;
+  }
+
+  public remainingMs(): number {
+    return this.at - this.now();
+  }
+
+  /** Stops the timer once the invocation's work is done. */
+  public release(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/** Waits `ms`, or less if the signal fires first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true || ms <= 0) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

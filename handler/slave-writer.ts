@@ -1,0 +1,155 @@
+import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest as SdkWriteRequest } from '@aws-sdk/client-dynamodb';
+import { describeKey, keyIdentity } from './attribute-value';
+import { Semaphore } from './concurrency';
+import { SlaveWriteError } from './errors';
+import { backoffDelay, classifyFailure, DEFAULT_BACKOFF, sleep, type BackoffPolicy, type Deadline } from './retry';
+import type { FailedWrite, WriteRequest } from './types';
+
+/**
+ * BatchWriteItem takes at most 25 requests. Its 16 MB limit cannot be reached by 25 items of at most 400 KB each, so
+ * the count is the only bound to enforce.
+ */
+export const MAX_BATCH_WRITE = 25;
+
+/** One slave table and the client that reaches it. */
+export interface SlaveTarget {
+  readonly name: string;
+  readonly tableName: string;
+  readonly region: string;
+  readonly client: DynamoDBClient;
+}
+
+export interface SlaveWriteOptions<W extends WriteRequest> {
+  /** BatchWriteItem calls in flight at once for this slave. */
+  readonly concurrency: number;
+  readonly deadline: Deadline;
+  readonly backoff?: BackoffPolicy;
+  readonly random?: () => number;
+  /** Told of every group of writes the slave has confirmed, as soon as it has. */
+  readonly onApplied?: (writes: readonly W[]) => void;
+}
+
+/** What became of the writes to one slave. */
+export interface SlaveWriteOutcome<W extends WriteRequest> {
+  readonly slave: string;
+  readonly written: number;
+  /** Write requests sent again after throttling, a server error or being returned unprocessed. */
+  readonly retries: number;
+  readonly failed: FailedWrite<W>[];
+}
+
+/**
+ * Applies writes to one slave with BatchWriteItem: up to 25 a call, `concurrency` calls at once. Unprocessed items,
+ * throttling and server errors are retried with capped exponential backoff and full jitter until the deadline; a
+ * request the slave rejects as invalid is isolated by halving its batch, so only the bad item fails. Never throws:
+ * every write is either confirmed or returned in `failed` with an error naming slave, table and key.
+ *
+ * The caller passes at most one write per item (see `compactChanges`), so no two writes of one item are in flight.
+ */
+export async function writeToSlave<W extends WriteRequest>(
+  target: SlaveTarget,
+  writes: readonly W[],
+  options: SlaveWriteOptions<W>,
+): Promise<SlaveWriteOutcome<W>> {
+  const outcome = { slave: target.name, written: 0, retries: 0, failed: [] as FailedWrite<W>[] };
+  const first = writes[0];
+  if (first === undefined) return outcome;
+  const keyNames = Object.keys(first.key);
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const random = options.random ?? Math.random;
+  const { deadline } = options;
+  const semaphore = new Semaphore(options.concurrency);
+
+  const fail = (batch: readonly W[], describe: (write: W) => SlaveWriteError): void => {
+    for (const write of batch) outcome.failed.push({ write, error: describe(write) });
+  };
+  const failAll = (batch: readonly W[], reason: string, retryable: boolean, cause?: unknown): void =>
+    fail(batch, (write) => new SlaveWriteError(`${whereTo(target)}: could not write key ${describeKey(write.key)}: ${reason}`, retryable, { cause }));
+
+  const retryLater = async (batch: readonly W[], attempt: number, reason: string): Promise<void> => {
+    const delay = backoffDelay(attempt, backoff, random);
+    if (deadline.remainingMs() <= delay) {
+      failAll(batch, `still not applied when the invocation's time ran out (last: ${reason}); Lambda re-delivers it`, true);
+      return;
+    }
+    outcome.retries += batch.length;
+    await sleep(delay, deadline.signal);
+    await send(batch, attempt + 1);
+  };
+
+  const send = async (batch: readonly W[], attempt: number): Promise<void> => {
+    if (deadline.isOver()) {
+      failAll(batch, "not applied before the invocation's time ran out; Lambda re-delivers it", true);
+      return;
+    }
+    let unprocessed: readonly W[];
+    try {
+      unprocessed = await semaphore.run(async () => {
+        const response = await target.client.send(
+          new BatchWriteItemCommand({ RequestItems: { [target.tableName]: batch.map(toSdkRequest) } }),
+          { abortSignal: deadline.signal },
+        );
+        return matchUnprocessed(batch, response.UnprocessedItems?.[target.tableName] ?? [], keyNames);
+      });
+    } catch (error) {
+      const reason = describeError(error);
+      if (deadline.isOver()) {
+        failAll(batch, `the call was cut off when the invocation's time ran out (${reason}); Lambda re-delivers it`, true, error);
+        return;
+      }
+      const kind = classifyFailure(error);
+      if (kind !== 'fatal') {
+        await retryLater(batch, attempt, reason);
+        return;
+      }
+      if (isValidationError(error) && batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        await Promise.all([send(batch.slice(0, half), attempt), send(batch.slice(half), attempt)]);
+        return;
+      }
+      failAll(batch, `${reason} (not retryable: fix the slave table, its permissions or the item, then let Lambda re-deliver)`, false, error);
+      return;
+    }
+    const applied = unprocessed.length === 0 ? batch : batch.filter((write) => !unprocessed.includes(write));
+    outcome.written += applied.length;
+    if (applied.length > 0) options.onApplied?.(applied);
+    if (unprocessed.length > 0) await retryLater(unprocessed, attempt, `${unprocessed.length} of ${batch.length} items returned unprocessed`);
+  };
+
+  const batches: W[][] = [];
+  for (let start = 0; start < writes.length; start += MAX_BATCH_WRITE) batches.push(writes.slice(start, start + MAX_BATCH_WRITE));
+  await Promise.all(batches.map((batch) => send(batch, 0)));
+  return outcome;
+}
+
+function toSdkRequest(write: WriteRequest): SdkWriteRequest {
+  return write.kind === 'put' ? { PutRequest: { Item: write.item } } : { DeleteRequest: { Key: write.key } };
+}
+
+/** Finds the writes a BatchWriteItem response returned as unprocessed, by their keys. */
+function matchUnprocessed<W extends WriteRequest>(batch: readonly W[], returned: readonly SdkWriteRequest[], keyNames: readonly string[]): W[] {
+  if (returned.length === 0) return [];
+  const byKey = new Map(batch.map((write) => [write.keyId, write]));
+  const found: W[] = [];
+  for (const request of returned) {
+    const attributes = request.PutRequest?.Item ?? request.DeleteRequest?.Key;
+    const write = attributes === undefined ? undefined : byKey.get(keyIdentity(attributes, keyNames));
+    // An answer that names a key we did not send cannot be trusted item by item: send the whole batch again.
+    if (write === undefined) return [...batch];
+    found.push(write);
+  }
+  return found;
+}
+
+function whereTo(target: SlaveTarget): string {
+  return `slave "${target.name}" (table ${target.tableName} in ${target.region})`;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+function isValidationError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ValidationException';
+}

@@ -1,0 +1,79 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+
+/** An item or key as the AWS SDK v3 takes it: binary as `Uint8Array`, numbers as strings. */
+export type AttributeMap = Record<string, AttributeValue>;
+
+/** One slave table, as written in `REPLICATOR_SLAVES` (field names in camelCase here). */
+export interface SlaveConfig {
+  /** The stable logical name the slave is keyed by (`"eu"`, `"archive"`). */
+  readonly name: string;
+  readonly region: string;
+  readonly tableName: string;
+  /** Role to assume for a slave in another account. */
+  readonly roleArn?: string;
+  /** External id the role's trust policy asks for; only with `roleArn`. */
+  readonly externalId?: string;
+  /** Endpoint URL for local engines and VPC endpoints. */
+  readonly endpoint?: string;
+}
+
+/** Everything the replicator reads from its environment. */
+export interface ReplicatorConfig {
+  readonly slaves: readonly SlaveConfig[];
+  /** Skip deletes made by DynamoDB's TTL, so a slave can keep expired items as an archive. */
+  readonly skipTtlDeletes: boolean;
+  /** BatchWriteItem calls in flight at once, per slave. */
+  readonly writeConcurrency: number;
+  /** Time kept in reserve before the Lambda timeout, to report what was not applied. */
+  readonly deadlineMarginMs: number;
+  /** CloudWatch namespace of the Embedded Metric Format metrics. */
+  readonly metricsNamespace: string;
+}
+
+/** The part of the Lambda context the replicator uses. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/** What a master change asks of every slave, after the stream record was read. */
+export type Change =
+  | { readonly kind: 'put'; readonly item: AttributeMap }
+  | { readonly kind: 'delete' }
+  /** No new image in the record (KEYS_ONLY or OLD_IMAGE stream): the master's current state decides. */
+  | { readonly kind: 'read-master' };
+
+/** One valid stream record, decoded. */
+export interface StreamChange {
+  readonly eventId: string;
+  readonly sequenceNumber: string;
+  /** Canonical identity of the key, equal for equal keys whatever the attribute order. */
+  readonly keyId: string;
+  readonly key: AttributeMap;
+  readonly change: Change;
+  /** When the change was made on the master, epoch milliseconds. */
+  readonly createdAtMs: number;
+  readonly isTtlDelete: boolean;
+}
+
+/** The master table a batch comes from, read from the record's `eventSourceARN`. */
+export interface MasterTable {
+  readonly region: string;
+  readonly tableName: string;
+  readonly streamArn: string;
+}
+
+/** A write that makes one slave item equal to the master's. */
+export type WriteRequest =
+  | { readonly kind: 'put'; readonly keyId: string; readonly key: AttributeMap; readonly item: AttributeMap }
+  | { readonly kind: 'delete'; readonly keyId: string; readonly key: AttributeMap };
+
+/** A write that could not be applied, with the reason. */
+export interface FailedWrite<W extends WriteRequest = WriteRequest> {
+  readonly write: W;
+  readonly error: Error;
+}
+
+/** The response Lambda reads when `ReportBatchItemFailures` is on. */
+export interface StreamBatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}

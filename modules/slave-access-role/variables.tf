@@ -1,0 +1,46 @@
+variable "name" {
+  description = "Name of the role, created in the slave's account."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.name))
+    error_message = "name must be an IAM role name: 1 to 64 letters, digits or +=,.@_-, e.g. \"orders-replicator-writer\"."
+  }
+}
+
+variable "replicator_role_arn" {
+  description = "ARN of the replicator's role (output role_arn of the root module) that may assume this role. It need not exist yet."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", var.replicator_role_arn))
+    error_message = "replicator_role_arn must be an IAM role ARN, e.g. \"arn:aws:iam::111122223333:role/orders-replicator\"."
+  }
+}
+
+variable "external_id" {
+  description = "External ID the replicator must present (the slave's external_id in the root module). Null demands none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.external_id == null || can(regex("^[A-Za-z0-9+=,.@:/_-]{2,1224}$", var.external_id))
+    error_message = "external_id must be 2 to 1224 characters among letters, digits and +=,.@:/_-."
+  }
+}
+
+variable "slave_table_arns" {
+  description = "ARNs of the tables in this account the replicator may write."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.slave_table_arns) > 0 && alltrue([for arn in var.slave_table_arns : can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}$", arn))])
+    error_message = "slave_table_arns must list at least one DynamoDB table ARN, e.g. [\"arn:aws:dynamodb:eu-west-1:444455556666:table/orders\"]."
+  }
+}
+
+variable "tags" {
+  description = "Tags for the role."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,328 @@
+#!/usr/bin/env bash
+# Installs the Terraform toolchain the tests and static checks need, into a
+# cache outside the repo, then writes <cache>/toolchain/env.sh to source.
+#
+#   scripts/toolchain/ensure.sh [--force-tofu] [--offline-providers]
+#   . "${DYNAMO_REPLICATOR_CACHE:-$HOME/.cache/dynamo-replicator}/toolchain/env.sh"
+#
+#   --force-tofu         build and use OpenTofu even if terraform is on PATH
+#   --offline-providers  build the providers into a filesystem mirror even if
+#                        registry.terraform.io answers
+#
+# Idempotent: each tool has a stamp holding its pin; a warm run only checks
+# stamps. See README.md next to this script for what and why.
+set -euo pipefail
+
+# ---- Pinned versions: change them here only. --------------------------------
+# hashicorp/aws v6 tags are not Go versions (module path has no /v6), so the
+# provider is built from a commit on main the Go proxy serves. That commit is
+# 5f2286d6d836 (2026-06-02 19:01:31 UTC), whose CHANGELOG heads "6.48.0
+# (Unreleased)": 6.47.0 plus main-branch commits. It is labelled 6.47.0 because
+# a prerelease label would not satisfy ">= 6.0" constraints.
+AWS_PROVIDER_VERSION=6.47.0
+AWS_PROVIDER_MODULE=github.com/hashicorp/terraform-provider-aws
+AWS_PROVIDER_GO_VERSION=v1.60.1-0.20260602190131-5f2286d6d836
+# The newest archive provider the Go proxy serves: v2 tags are not Go versions
+# either, and no v2 commit is served. 1.3.0 lacks output_file_mode.
+ARCHIVE_PROVIDER_VERSION=1.3.0
+ARCHIVE_PROVIDER_MODULE=github.com/terraform-providers/terraform-provider-archive
+ARCHIVE_PROVIDER_GO_VERSION=v1.3.0
+OPENTOFU_VERSION=v1.10.6
+TFLINT_VERSION=v0.64.0
+TERRAFORM_DOCS_VERSION=v0.20.0
+CHECKOV_VERSION=3.3.30
+MOTO_VERSION=5.2.5
+# ------------------------------------------------------------------------------
+
+REGISTRY_PROBE_URL=https://registry.terraform.io/.well-known/terraform.json
+REGISTRY_PROBE_SECONDS=5
+
+force_tofu=0
+offline_providers=0
+for arg in "$@"; do
+  case "$arg" in
+    --force-tofu) force_tofu=1 ;;
+    --offline-providers) offline_providers=1 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "ensure.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root="${DYNAMO_REPLICATOR_CACHE:-$HOME/.cache/dynamo-replicator}/toolchain"
+bin="$root/bin"
+stamps="$root/stamps"
+logs="$root/logs"
+results="$root/results"
+providers="$root/providers"
+mkdir -p "$bin" "$stamps" "$logs" "$results" "$providers"
+rm -f "$results"/*
+
+# The builds must use the Go on PATH: a go.mod asking for a newer toolchain
+# should fail here rather than fetch one.
+export GOTOOLCHAIN=local
+export GOFLAGS="-trimpath -buildvcs=false"
+export CGO_ENABLED=0
+
+die() { echo "ensure.sh: $*" >&2; exit 1; }
+
+require() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 is not on PATH; $2"
+}
+
+is_current() { # <tool> <pin> <file>...
+  local tool=$1 pin=$2; shift 2
+  [[ -f "$stamps/$tool" && "$(cat "$stamps/$tool")" == "$pin" ]] || return 1
+  local f; for f in "$@"; do [[ -e "$f" ]] || return 1; done
+}
+
+# Runs one install step with its output in logs/<tool>.log, times it, stamps
+# it, and leaves a one-line result for the summary. Never exits the script:
+# failures are collected so that parallel lanes all finish and all report.
+run_step() { # <tool> <label> <pin> <function> [args...]
+  local tool=$1 label=$2 pin=$3 fn=$4; shift 4
+  local log="$logs/$tool.log" start rc=0
+  start=$(date +%s)
+  # errexit is ignored inside any tested command (if, ||), so test $? instead.
+  set +e
+  ( set -euo pipefail; "$fn" "$@" ) >"$log" 2>&1
+  rc=$?
+  set -e
+  if [[ $rc -eq 0 ]]; then
+    echo "$pin" >"$stamps/$tool"
+    echo "$label: built in $(( $(date +%s) - start ))s" >"$results/$tool"
+  else
+    rm -f "$stamps/$tool"
+    {
+      echo "$label: FAILED (exit $rc) after $(( $(date +%s) - start ))s; log: $log"
+      tail -n 15 "$log" | sed 's/^/    /'
+    } >"$results/$tool.failed"
+  fi
+}
+
+cached() { # <tool> <label>
+  echo "$2: cached" >"$results/$1"
+}
+
+# Builds <pkg> of <module>@<version> in the module's own directory in GOMODCACHE,
+# so that its go.sum and replace directives apply exactly as upstream intends
+# (`go install pkg@version` ignores replace directives, and also asks the
+# proxy for @v/list, which this proxy refuses).
+go_build_module() { # <module> <version> <pkg> <out> <ldflags> [go build flags...]
+  local module=$1 version=$2 pkg=$3 out=$4 ldflags=$5; shift 5
+  local dir
+  dir=$(go mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [[ -n "$dir" && -d "$dir" ]] || { echo "go mod download $module@$version gave no directory"; return 1; }
+  mkdir -p "$(dirname "$out")"
+  (cd "$dir" && go mod download && /usr/bin/time -v go build "$@" -o "$out.tmp" -ldflags "-s -w $ldflags" "$pkg")
+  mv "$out.tmp" "$out"
+}
+
+# ---- Terraform CLI --------------------------------------------------------------
+terraform_binary=""
+if [[ $force_tofu -eq 0 ]] && command -v terraform >/dev/null 2>&1; then
+  terraform_binary=terraform
+elif [[ $force_tofu -eq 0 ]] && command -v tofu >/dev/null 2>&1; then
+  terraform_binary=tofu
+else
+  terraform_binary=tofu
+  build_tofu=1
+fi
+
+# ---- Providers: from the registry if it answers, else a local mirror -----------
+provider_mode=registry
+if [[ $offline_providers -eq 1 ]] || ! curl -fsS -o /dev/null --max-time "$REGISTRY_PROBE_SECONDS" "$REGISTRY_PROBE_URL" 2>/dev/null; then
+  provider_mode=mirror
+fi
+
+aws_dir="$providers/registry.terraform.io/hashicorp/aws/$AWS_PROVIDER_VERSION/linux_amd64"
+aws_bin="$aws_dir/terraform-provider-aws_v${AWS_PROVIDER_VERSION}_x5"
+archive_dir="$providers/registry.terraform.io/hashicorp/archive/$ARCHIVE_PROVIDER_VERSION/linux_amd64"
+# Plugin SDK v1 speaks protocol 5 like SDK v2; the _x4 suffix is only the name
+# HashiCorp's own 1.x release archives used.
+archive_bin="$archive_dir/terraform-provider-archive_v${ARCHIVE_PROVIDER_VERSION}_x4"
+
+build_aws_provider() {
+  go_build_module "$AWS_PROVIDER_MODULE" "$AWS_PROVIDER_GO_VERSION" . "$aws_bin" \
+    "-X $AWS_PROVIDER_MODULE/version.ProviderVersion=$AWS_PROVIDER_VERSION"
+}
+
+build_archive_provider() {
+  # v1.3.0 predates the go directive and ships a stale vendor/ directory.
+  go_build_module "$ARCHIVE_PROVIDER_MODULE" "$ARCHIVE_PROVIDER_GO_VERSION" . "$archive_bin" "" -mod=mod
+}
+
+build_tofu() {
+  go_build_module github.com/opentofu/opentofu "$OPENTOFU_VERSION" ./cmd/tofu "$bin/tofu" \
+    "-X github.com/opentofu/opentofu/version.dev=no"
+}
+
+build_tflint() {
+  go_build_module github.com/terraform-linters/tflint "$TFLINT_VERSION" . "$bin/tflint" ""
+}
+
+build_terraform_docs() {
+  go_build_module github.com/terraform-docs/terraform-docs "$TERRAFORM_DOCS_VERSION" . "$bin/terraform-docs" ""
+}
+
+python_venv() { # <name> <requirement>
+  local venv="$root/venvs/$1"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$2"
+}
+
+install_checkov() {
+  python_venv checkov "checkov==$CHECKOV_VERSION"
+  ln -sf "$root/venvs/checkov/bin/checkov" "$bin/checkov"
+  "$bin/checkov" --version
+}
+
+install_moto() {
+  python_venv moto "moto[server]==$MOTO_VERSION"
+  ln -sf "$root/venvs/moto/bin/moto_server" "$bin/moto_server"
+  "$root/venvs/moto/bin/python" -c 'import moto; print(moto.__version__)'
+}
+
+# ---- Check prerequisites only for the work actually left --------------------------
+need_go=0
+[[ $provider_mode == mirror ]] && ! is_current aws-provider "$AWS_PROVIDER_GO_VERSION" "$aws_bin" && need_go=1
+[[ $provider_mode == mirror ]] && ! is_current archive-provider "$ARCHIVE_PROVIDER_GO_VERSION" "$archive_bin" && need_go=1
+[[ ${build_tofu:-0} -eq 1 ]] && ! is_current tofu "$OPENTOFU_VERSION" "$bin/tofu" && need_go=1
+! is_current tflint "$TFLINT_VERSION" "$bin/tflint" && need_go=1
+! is_current terraform-docs "$TERRAFORM_DOCS_VERSION" "$bin/terraform-docs" && need_go=1
+if [[ $need_go -eq 1 ]]; then
+  require go "install Go >= 1.26 (tflint and the AWS provider need it), or let its proxy be reachable"
+  [[ -x /usr/bin/time ]] || die "/usr/bin/time is missing; install the 'time' package (apt-get install time)"
+fi
+
+# ---- Run: three lanes on two cores ------------------------------------------------
+# Lane 1 is the AWS provider alone (the long pole: ~1 core for most of an hour),
+# lane 2 the other Go builds one after another, lane 3 the Python venvs, which
+# mostly wait on the network.
+lane_aws() {
+  if [[ $provider_mode == registry ]]; then
+    echo "aws provider: from registry.terraform.io" >"$results/aws-provider"
+  elif is_current aws-provider "$AWS_PROVIDER_GO_VERSION" "$aws_bin"; then
+    cached aws-provider "aws provider $AWS_PROVIDER_VERSION"
+  else
+    run_step aws-provider "aws provider $AWS_PROVIDER_VERSION" "$AWS_PROVIDER_GO_VERSION" build_aws_provider
+  fi
+}
+
+lane_go() {
+  if [[ $provider_mode == registry ]]; then
+    echo "archive provider: from registry.terraform.io" >"$results/archive-provider"
+  elif is_current archive-provider "$ARCHIVE_PROVIDER_GO_VERSION" "$archive_bin"; then
+    cached archive-provider "archive provider $ARCHIVE_PROVIDER_VERSION"
+  else
+    run_step archive-provider "archive provider $ARCHIVE_PROVIDER_VERSION" "$ARCHIVE_PROVIDER_GO_VERSION" build_archive_provider
+  fi
+  if is_current tflint "$TFLINT_VERSION" "$bin/tflint"; then
+    cached tflint "tflint $TFLINT_VERSION"
+  else
+    run_step tflint "tflint $TFLINT_VERSION" "$TFLINT_VERSION" build_tflint
+  fi
+  if is_current terraform-docs "$TERRAFORM_DOCS_VERSION" "$bin/terraform-docs"; then
+    cached terraform-docs "terraform-docs $TERRAFORM_DOCS_VERSION"
+  else
+    run_step terraform-docs "terraform-docs $TERRAFORM_DOCS_VERSION" "$TERRAFORM_DOCS_VERSION" build_terraform_docs
+  fi
+  if [[ ${build_tofu:-0} -eq 0 ]]; then
+    echo "$terraform_binary: $(command -v "$terraform_binary") (on PATH)" >"$results/terraform"
+  elif is_current tofu "$OPENTOFU_VERSION" "$bin/tofu"; then
+    cached terraform "opentofu $OPENTOFU_VERSION"
+  else
+    run_step terraform "opentofu $OPENTOFU_VERSION" "$OPENTOFU_VERSION" build_tofu
+  fi
+}
+
+lane_python() {
+  if [[ $(python3 -c 'import sys; print(sys.version_info >= (3, 9))' 2>/dev/null) != True ]]; then
+    echo "checkov/moto: FAILED: python3 >= 3.9 with the venv module is needed" >"$results/python.failed"
+    return
+  fi
+  if is_current checkov "$CHECKOV_VERSION" "$bin/checkov"; then
+    cached checkov "checkov $CHECKOV_VERSION"
+  else
+    run_step checkov "checkov $CHECKOV_VERSION" "$CHECKOV_VERSION" install_checkov
+  fi
+  if is_current moto "$MOTO_VERSION" "$bin/moto_server"; then
+    cached moto "moto_server $MOTO_VERSION"
+  else
+    run_step moto "moto_server $MOTO_VERSION" "$MOTO_VERSION" install_moto
+  fi
+}
+
+lane_aws & aws_pid=$!
+lane_go & go_pid=$!
+lane_python & python_pid=$!
+wait "$aws_pid" "$go_pid" "$python_pid"
+
+# ---- Report ------------------------------------------------------------------------
+for tool in terraform aws-provider archive-provider tflint terraform-docs checkov moto python; do
+  for f in "$results/$tool" "$results/$tool.failed"; do
+    [[ -f "$f" ]] || continue
+    line=$(head -n 1 "$f")
+    # Peak memory is in the build log when /usr/bin/time measured it.
+    if [[ $line == *"built in"* && -f "$logs/$tool.log" ]]; then
+      rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$logs/$tool.log" | sort -n | tail -n 1)
+      [[ -n "$rss" ]] && line="$line (peak RSS $(( rss / 1024 )) MiB)"
+    fi
+    echo "$line"
+    tail -n +2 "$f"
+  done
+done
+if compgen -G "$results/*.failed" >/dev/null; then
+  die "some tools could not be installed (see above); fix the cause and re-run $0. Builds need the Go module proxy, venvs need PyPI."
+fi
+
+# ---- CLI config and env.sh ---------------------------------------------------------
+cli_config="$root/terraformrc"
+if [[ $provider_mode == mirror ]]; then
+  # OpenTofu resolves hashicorp/aws to registry.opentofu.org, so the mirror holds
+  # the same binaries under that host too (hard links: no extra disk).
+  for host_dir in "$aws_dir" "$archive_dir"; do
+    twin="${host_dir/registry.terraform.io/registry.opentofu.org}"
+    mkdir -p "$twin"
+    for f in "$host_dir"/*; do
+      ln -f "$f" "$twin/$(basename "$f")" 2>/dev/null || cp -f "$f" "$twin/"
+    done
+  done
+  cat >"$cli_config" <<EOF
+# Written by scripts/toolchain/ensure.sh: registry.terraform.io was unreachable,
+# so hashicorp providers come from a local filesystem mirror of builds.
+provider_installation {
+  filesystem_mirror {
+    path    = "$providers"
+    include = ["registry.terraform.io/hashicorp/*", "registry.opentofu.org/hashicorp/*"]
+  }
+}
+EOF
+else
+  cat >"$cli_config" <<EOF
+# Written by scripts/toolchain/ensure.sh: registry.terraform.io answers, so
+# providers come from it (cached in TF_PLUGIN_CACHE_DIR).
+EOF
+fi
+
+{
+  echo "# Written by $script_dir/ensure.sh; re-run it rather than editing this file."
+  echo "export PATH=\"$bin:\$PATH\""
+  echo "export TF_CLI_CONFIG_FILE=\"$cli_config\""
+  if [[ $provider_mode == registry ]]; then
+    mkdir -p "$root/plugin-cache"
+    echo "export TF_PLUGIN_CACHE_DIR=\"$root/plugin-cache\""
+  else
+    # A plugin cache would only copy the mirror's binaries a second time.
+    echo "unset TF_PLUGIN_CACHE_DIR"
+  fi
+  echo "export TERRAFORM_BINARY=\"$terraform_binary\""
+  echo "export TFLINT_CONFIG_FILE=\"$script_dir/tflint.hcl\""
+  echo "export CHECKOV_BIN=\"$bin/checkov\""
+  echo "export MOTO_SERVER_BIN=\"$bin/moto_server\""
+  echo "export CHECKPOINT_DISABLE=1"
+} >"$root/env.sh"
+
+echo "providers: $provider_mode; TERRAFORM_BINARY=$terraform_binary"
+echo "source $root/env.sh"
