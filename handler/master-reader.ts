@@ -46,24 +46,39 @@ export async function readMasterItems(
     }
   };
 
-  const read = async (ids: readonly string[], attempt: number): Promise<void> => {
+  const outOfTime = (ids: readonly string[], lastError: string | undefined): void =>
+    fail(ids, `still unread when the invocation's time ran out${lastError === undefined ? '' : ` (last error: ${lastError})`}; Lambda re-delivers it`);
+
+  const read = async (ids: readonly string[], attempt: number, lastError?: string): Promise<void> => {
+    if (deadline.isOver()) {
+      outOfTime(ids, lastError);
+      return;
+    }
     let unprocessed: string[];
+    let reason: string;
     try {
       unprocessed = await semaphore.run(async () => {
-        const response = await client.send(
-          new BatchGetItemCommand({
-            RequestItems: { [tableName]: { Keys: ids.map((id) => keys.get(id) ?? {}), ConsistentRead: true } },
-          }),
-          { abortSignal: deadline.signal },
+        const response = await deadline.race(
+          client.send(
+            new BatchGetItemCommand({
+              RequestItems: { [tableName]: { Keys: ids.map((id) => keys.get(id) ?? {}), ConsistentRead: true } },
+            }),
+            { abortSignal: deadline.signal },
+          ),
         );
         for (const item of response.Responses?.[tableName] ?? []) outcome.items.set(keyIdentity(item, keyNames), item);
         const left = (response.UnprocessedKeys?.[tableName]?.Keys ?? []).map((key) => keyIdentity(key, keyNames));
         for (const id of ids) if (!outcome.items.has(id) && !left.includes(id)) outcome.items.set(id, null);
         return left;
       });
+      reason = `${unprocessed.length} of ${ids.length} keys returned unprocessed`;
     } catch (error) {
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      if (deadline.isOver() || classifyFailure(error) === 'fatal') {
+      reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      if (deadline.isOver()) {
+        outOfTime(ids, lastError ?? reason);
+        return;
+      }
+      if (classifyFailure(error) === 'fatal') {
         fail(ids, reason);
         return;
       }
@@ -72,11 +87,11 @@ export async function readMasterItems(
     if (unprocessed.length === 0) return;
     const delay = backoffDelay(attempt, backoff, options.random);
     if (deadline.remainingMs() <= delay) {
-      fail(unprocessed, "still unread when the invocation's time ran out; Lambda re-delivers it");
+      outOfTime(unprocessed, reason);
       return;
     }
     await sleep(delay, deadline.signal);
-    await read(unprocessed, attempt + 1);
+    await read(unprocessed, attempt + 1, reason);
   };
 
   const ids = [...keys.keys()];

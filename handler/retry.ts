@@ -90,6 +90,22 @@ export class Deadline {
     return this.at - this.now();
   }
 
+  /**
+   * Settles as `work` does, or rejects when the deadline passes first. The SDK call itself is aborted by `signal`;
+   * this also covers what happens before the request is sent (credentials, endpoint resolution).
+   */
+  public race<T>(work: Promise<T>): Promise<T> {
+    const { signal } = this.controller;
+    if (signal.aborted) return Promise.reject(signal.reason as Error);
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      Promise.resolve(work)
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
   /** Stops the timer once the invocation's work is done. */
   public release(): void {
     clearTimeout(this.timer);

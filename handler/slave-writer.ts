@@ -66,35 +66,39 @@ export async function writeToSlave<W extends WriteRequest>(
   const failAll = (batch: readonly W[], reason: string, retryable: boolean, cause?: unknown): void =>
     fail(batch, (write) => new SlaveWriteError(`${whereTo(target)}: could not write key ${describeKey(write.key)}: ${reason}`, retryable, { cause }));
 
+  const outOfTime = (batch: readonly W[], lastError: string | undefined, cause?: unknown): void =>
+    failAll(batch, `not applied before the invocation's time ran out${lastError === undefined ? '' : ` (last error: ${lastError})`}; Lambda re-delivers it`, true, cause);
+
   const retryLater = async (batch: readonly W[], attempt: number, reason: string): Promise<void> => {
     const delay = backoffDelay(attempt, backoff, random);
     if (deadline.remainingMs() <= delay) {
-      failAll(batch, `still not applied when the invocation's time ran out (last: ${reason}); Lambda re-delivers it`, true);
+      outOfTime(batch, reason);
       return;
     }
     outcome.retries += batch.length;
     await sleep(delay, deadline.signal);
-    await send(batch, attempt + 1);
+    await send(batch, attempt + 1, reason);
   };
 
-  const send = async (batch: readonly W[], attempt: number): Promise<void> => {
+  const send = async (batch: readonly W[], attempt: number, lastError?: string): Promise<void> => {
     if (deadline.isOver()) {
-      failAll(batch, "not applied before the invocation's time ran out; Lambda re-delivers it", true);
+      outOfTime(batch, lastError);
       return;
     }
     let unprocessed: readonly W[];
     try {
       unprocessed = await semaphore.run(async () => {
-        const response = await target.client.send(
-          new BatchWriteItemCommand({ RequestItems: { [target.tableName]: batch.map(toSdkRequest) } }),
-          { abortSignal: deadline.signal },
+        const response = await deadline.race(
+          target.client.send(new BatchWriteItemCommand({ RequestItems: { [target.tableName]: batch.map(toSdkRequest) } }), {
+            abortSignal: deadline.signal,
+          }),
         );
         return matchUnprocessed(batch, response.UnprocessedItems?.[target.tableName] ?? [], keyNames);
       });
     } catch (error) {
       const reason = describeError(error);
       if (deadline.isOver()) {
-        failAll(batch, `the call was cut off when the invocation's time ran out (${reason}); Lambda re-delivers it`, true, error);
+        outOfTime(batch, lastError ?? reason, error);
         return;
       }
       const kind = classifyFailure(error);
@@ -104,7 +108,7 @@ export async function writeToSlave<W extends WriteRequest>(
       }
       if (isValidationError(error) && batch.length > 1) {
         const half = Math.ceil(batch.length / 2);
-        await Promise.all([send(batch.slice(0, half), attempt), send(batch.slice(half), attempt)]);
+        await Promise.all([send(batch.slice(0, half), attempt, lastError), send(batch.slice(half), attempt, lastError)]);
         return;
       }
       failAll(batch, `${reason} (not retryable: fix the slave table, its permissions or the item, then let Lambda re-deliver)`, false, error);

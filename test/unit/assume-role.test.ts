@@ -1,0 +1,80 @@
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { assumeRoleCredentials, sessionNameFor } from '../../handler/assume-role';
+import { awsError } from './helpers/writes';
+
+const sts = new STSClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+const stsMock = mockClient(sts);
+const ROLE = 'arn:aws:iam::210987654321:role/replica-writer';
+
+const issued = (n: number, expiresAt: number) => ({
+  Credentials: { AccessKeyId: `AKIA${n}`, SecretAccessKey: `secret${n}`, SessionToken: `token${n}`, Expiration: new Date(expiresAt) },
+});
+
+describe('Function: assumeRoleCredentials', () => {
+  afterEach(() => stsMock.reset());
+
+  it('assumes the role with the external id and session name, once for many callers', async () => {
+    // Prepare
+    let now = 1_000_000;
+    stsMock.on(AssumeRoleCommand).resolves(issued(1, now + 3_600_000));
+    const provider = assumeRoleCredentials({ roleArn: ROLE, externalId: 'shared', region: 'us-east-1', sessionName: 'dynamo-replicator-us', sts, now: () => now });
+
+    // Act
+    const [first, second] = await Promise.all([provider(), provider()]);
+    now += 30 * 60_000;
+    const later = await provider();
+
+    // Assess
+    expect(stsMock).toHaveReceivedCommandTimes(AssumeRoleCommand, 1);
+    expect(stsMock).toHaveReceivedCommandWith(AssumeRoleCommand, { RoleArn: ROLE, ExternalId: 'shared', RoleSessionName: 'dynamo-replicator-us' });
+    expect(first).toEqual({ accessKeyId: 'AKIA1', secretAccessKey: 'secret1', sessionToken: 'token1', expiration: new Date(1_000_000 + 3_600_000) });
+    expect(second).toBe(first);
+    expect(later).toBe(first);
+  });
+
+  it('assumes the role again shortly before the credentials expire', async () => {
+    // Prepare
+    let now = 1_000_000;
+    stsMock.on(AssumeRoleCommand).resolvesOnce(issued(1, now + 3_600_000)).resolves(issued(2, now + 7_200_000));
+    const provider = assumeRoleCredentials({ roleArn: ROLE, region: 'us-east-1', sessionName: 's', sts, now: () => now });
+
+    // Act
+    await provider();
+    now += 3_600_000 - 4 * 60_000;
+    const renewed = await provider();
+
+    // Assess
+    expect(stsMock).toHaveReceivedCommandTimes(AssumeRoleCommand, 2);
+    expect(renewed.accessKeyId).toBe('AKIA2');
+    expect(stsMock.commandCalls(AssumeRoleCommand)[1]?.args[0].input.ExternalId).toBeUndefined();
+  });
+
+  it('says which role could not be assumed and what to check, and tries again on the next call', async () => {
+    // Prepare
+    stsMock.on(AssumeRoleCommand).rejectsOnce(awsError('AccessDenied', 403, 'not authorized to perform: sts:AssumeRole')).resolves(issued(3, Date.now() + 3_600_000));
+    const provider = assumeRoleCredentials({ roleArn: ROLE, externalId: 'x1', region: 'us-east-1', sessionName: 's', sts });
+
+    // Act & Assess
+    await expect(provider()).rejects.toThrow(
+      `could not assume role ${ROLE}: AccessDenied: not authorized to perform: sts:AssumeRole; check the role's trust policy names this function's role and the external id`,
+    );
+    await expect(provider()).resolves.toMatchObject({ accessKeyId: 'AKIA3' });
+  });
+
+  it('rejects an answer without credentials', async () => {
+    // Prepare
+    stsMock.on(AssumeRoleCommand).resolves({});
+
+    // Act & Assess
+    await expect(assumeRoleCredentials({ roleArn: ROLE, region: 'us-east-1', sessionName: 's', sts })()).rejects.toThrow('STS returned no credentials');
+  });
+});
+
+describe('Function: sessionNameFor', () => {
+  it('makes a valid session name of any slave name', () => {
+    expect(sessionNameFor('eu')).toBe('dynamo-replicator-eu');
+    expect(sessionNameFor('a'.repeat(80))).toHaveLength(64);
+  });
+});
