@@ -63,7 +63,7 @@ describe('Function: parseStreamBatch', () => {
     const after = put('c', '3');
 
     // Act
-    const batch = parseStreamBatch(streamEvent(good, bad as never, after));
+    const batch = parseStreamBatch(streamEvent(good, bad, after));
 
     // Assess
     expect(batch.changes.map((change) => change.key)).toEqual([{ pk: { S: 'a' } }]);
