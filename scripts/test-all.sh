@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# `npm test`: every test layer, on a fresh clone or a warm one. Installs what it lacks; a layer that cannot run
+# fails the whole run (nothing is skipped). Prints the wall time of each layer at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+started=$(date +%s)
+timings=()
+layer() {
+  local name=$1
+  shift
+  local t0
+  t0=$(date +%s)
+  printf '\n=== %s ===\n' "$name"
+  if ! "$@"; then
+    printf '\n=== FAILED: %s ===\n' "$name" >&2
+    exit 1
+  fi
+  timings+=("$(printf '%-28s %5ss' "$name" $(($(date +%s) - t0)))")
+}
+
+bash scripts/ensure-node-deps.sh
+
+# The Terraform toolchain may have to be compiled from source on a new machine (tens of minutes, see
+# scripts/toolchain/README.md): start it now, beside the Node.js layers, and wait for it before the Terraform ones.
+toolchain_log=$(mktemp -t toolchain.XXXXXX.log)
+bash scripts/toolchain/ensure.sh >"$toolchain_log" 2>&1 &
+toolchain_pid=$!
+trap 'kill "$toolchain_pid" 2>/dev/null || true' EXIT
+
+bundle_is_fresh() {
+  local committed
+  committed=$(mktemp)
+  cp dist/lambda/index.mjs "$committed"
+  npm run --silent build
+  if ! cmp -s "$committed" dist/lambda/index.mjs; then
+    echo "dist/lambda/index.mjs differs from a fresh build of handler/: run 'npm run build' and commit dist/lambda/index.mjs" >&2
+    return 1
+  fi
+}
+
+wait_for_toolchain() {
+  if ! wait "$toolchain_pid"; then
+    cat "$toolchain_log" >&2
+    echo "the Terraform toolchain could not be installed (log above)" >&2
+    return 1
+  fi
+  cat "$toolchain_log"
+}
+
+layer 'type check' npx tsc --noEmit -p tsconfig.json
+layer 'lint' npx eslint .
+layer 'bundle freshness' bundle_is_fresh
+layer 'unit tests' npx vitest run --project unit --coverage
+layer 'integration tests' npx vitest run --project integration
+layer 'terraform toolchain' wait_for_toolchain
+layer 'terraform checks and terratest' bash scripts/terraform-test.sh
+
+printf '\n=== wall time per layer ===\n'
+printf '%s\n' "${timings[@]}"
+printf '%-28s %5ss\n' 'total' $(($(date +%s) - started))
