@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /** Capped exponential backoff with full jitter: a delay drawn from [0, min(maxDelayMs, baseDelayMs * 2^attempt)). */
 export interface BackoffPolicy {
   readonly baseDelayMs: number;
@@ -72,6 +74,8 @@ export class Deadline {
     private readonly at: number,
     private readonly now: () => number = Date.now,
   ) {
+    // Every call and backoff pause of an invocation listens to this one signal.
+    setMaxListeners(0, this.controller.signal);
     this.timer = setTimeout(() => this.controller.abort(new Error('the invocation deadline was reached')), Math.max(0, at - now()));
     this.timer.unref();
   }

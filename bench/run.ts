@@ -1,0 +1,231 @@
+/**
+ * `npm run bench`: replication throughput and memory on DynamoDB Local, each against a baseline measured in the same
+ * run, so the ratios hold whatever the machine. Prints a Markdown table and writes bench/results.json.
+ */
+import { BatchWriteItemCommand, CreateTableCommand, DeleteItemCommand, DynamoDBClient, PutItemCommand, ScanCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { decodeImage } from '../handler/attribute-value';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../test/support/dynamodb-local';
+import { batchesOf, syntheticRecords, type WorkloadShape } from './synthetic';
+
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 20_000);
+const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 1_000);
+/** The raw limit is the best of these concurrencies, so the baseline is the engine's, not a poor client's. */
+const RAW_CONCURRENCIES = [8, 16, 32] as const;
+const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+const BUNDLE = pathToFileURL(resolve('dist/lambda/index.mjs')).href;
+
+type Handler = (event: DynamoDBStreamEvent, context: { getRemainingTimeInMillis(): number }) => Promise<{ batchItemFailures: unknown[] }>;
+
+interface Row {
+  scenario: string;
+  approach: string;
+  records: number;
+  seconds: number;
+  recordsPerSec: number;
+  ratioToRaw: number | null;
+  staleOrMissing: number | null;
+}
+
+const rows: Row[] = [];
+let tableCounter = 0;
+
+function clientFor(engine: DynamoDbLocal): DynamoDBClient {
+  return new DynamoDBClient({ region: 'eu-west-1', endpoint: engine.endpoint, credentials });
+}
+
+async function freshTable(engine: DynamoDbLocal, label: string): Promise<string> {
+  tableCounter += 1;
+  const name = `bench-${label}-${tableCounter}`;
+  await clientFor(engine).send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  return name;
+}
+
+/** Loads a fresh instance of the committed bundle with these slaves (a new URL is a new module). */
+async function loadBundle(slaves: Record<string, { region: string; table_name: string; endpoint: string }>): Promise<Handler> {
+  process.env.REPLICATOR_SLAVES = JSON.stringify(slaves);
+  process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
+  tableCounter += 1;
+  const module = (await import(`${BUNDLE}?instance=${tableCounter}`)) as { handler: Handler };
+  return module.handler;
+}
+
+async function timed(work: () => Promise<void>): Promise<number> {
+  const started = process.hrtime.bigint();
+  await work();
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+/** The replicator as Lambda runs it on one shard: one batch at a time, in order. */
+async function replicate(handler: Handler, batches: readonly DynamoDBStreamEvent[]): Promise<void> {
+  const quiet = process.stdout.write.bind(process.stdout);
+  process.stdout.write = () => true;
+  try {
+    for (const batch of batches) {
+      const response = await handler(batch, { getRemainingTimeInMillis: () => 300_000 });
+      if (response.batchItemFailures.length > 0) throw new Error('the replicator reported a failure during the benchmark');
+    }
+  } finally {
+    process.stdout.write = quiet;
+  }
+}
+
+/** The engine's limit: every record's write sent as BatchWriteItem, `concurrency` calls at once, no batch barrier. */
+async function rawBatchWrites(engine: DynamoDbLocal, table: string, records: readonly DynamoDBRecord[], concurrency: number): Promise<void> {
+  const chunks: WriteRequest[][] = [];
+  let chunk: WriteRequest[] = [];
+  let keys = new Set<string>();
+  for (const record of records) {
+    const id = (record.dynamodb?.Keys?.pk as { S: string }).S;
+    // BatchWriteItem rejects two requests for one key in a call: close the chunk early.
+    if (chunk.length === 25 || keys.has(id)) {
+      chunks.push(chunk);
+      chunk = [];
+      keys = new Set();
+    }
+    keys.add(id);
+    chunk.push(
+      record.eventName === 'REMOVE'
+        ? { DeleteRequest: { Key: decodeImage(record.dynamodb?.Keys, 'Keys') } }
+        : { PutRequest: { Item: decodeImage(record.dynamodb?.NewImage, 'NewImage') } },
+    );
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  const client = clientFor(engine);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < chunks.length) {
+      let pending = chunks[next++] ?? [];
+      while (pending.length > 0) {
+        const response = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
+        pending = response.UnprocessedItems?.[table] ?? [];
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+/** The original package: one PutItem or DeleteItem per record, all of a batch fired at once. */
+async function originalPackage(engine: DynamoDbLocal, table: string, batches: readonly DynamoDBStreamEvent[]): Promise<void> {
+  const client = clientFor(engine);
+  for (const batch of batches) {
+    await Promise.all(
+      batch.Records.map((record) =>
+        record.eventName === 'REMOVE'
+          ? client.send(new DeleteItemCommand({ TableName: table, Key: decodeImage(record.dynamodb?.Keys, 'Keys') }))
+          : client.send(new PutItemCommand({ TableName: table, Item: decodeImage(record.dynamodb?.NewImage, 'NewImage') })),
+      ),
+    );
+  }
+}
+
+/** Items whose state differs from the last change of their key: stale, missing, or brought back. */
+async function wrongItems(engine: DynamoDbLocal, table: string, finalState: ReadonlyMap<string, string | null>): Promise<number> {
+  const found = new Map<string, string>();
+  let start: Record<string, never> | undefined;
+  const client = clientFor(engine);
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    for (const item of page.Items ?? []) found.set(item.pk?.S ?? '', item.version?.S ?? '');
+    start = page.LastEvaluatedKey as Record<string, never> | undefined;
+  } while (start !== undefined);
+  let wrong = 0;
+  for (const [key, version] of finalState) if ((found.get(key) ?? null) !== version) wrong += 1;
+  return wrong;
+}
+
+function record(row: Omit<Row, 'recordsPerSec'>): void {
+  rows.push({ ...row, recordsPerSec: Math.round(row.records / row.seconds) });
+}
+
+async function throughputScenario(name: string, shape: WorkloadShape, engines: readonly DynamoDbLocal[], withOriginal: boolean): Promise<void> {
+  const { records, finalState } = syntheticRecords(shape);
+  const batches = batchesOf(records, BATCH_SIZE);
+
+  let rawSeconds = Number.POSITIVE_INFINITY;
+  for (const concurrency of RAW_CONCURRENCIES) {
+    const rawTables = await Promise.all(engines.map((engine) => freshTable(engine, 'raw')));
+    const seconds = await timed(async () => {
+      await Promise.all(engines.map((engine, i) => rawBatchWrites(engine, rawTables[i] ?? '', records, concurrency)));
+    });
+    rawSeconds = Math.min(rawSeconds, seconds);
+  }
+  record({ scenario: name, approach: `raw BatchWriteItem, best of ${RAW_CONCURRENCIES.join('/')} calls at once (engine limit)`, records: records.length, seconds: rawSeconds, ratioToRaw: 1, staleOrMissing: null });
+
+  const tables = await Promise.all(engines.map((engine) => freshTable(engine, 'replica')));
+  const handler = await loadBundle(Object.fromEntries(engines.map((engine, i) => [`s${i}`, { region: 'eu-west-1', table_name: tables[i] ?? '', endpoint: engine.endpoint }])));
+  const seconds = await timed(() => replicate(handler, batches));
+  const wrong = (await Promise.all(engines.map((engine, i) => wrongItems(engine, tables[i] ?? '', finalState)))).reduce((a, b) => a + b, 0);
+  record({ scenario: name, approach: `dynamo-replicator (bundle, batches of ${BATCH_SIZE})`, records: records.length, seconds, ratioToRaw: rawSeconds / seconds, staleOrMissing: wrong });
+
+  if (withOriginal) {
+    const engine = engines[0];
+    if (engine === undefined) return;
+    const table = await freshTable(engine, 'original');
+    const originalSeconds = await timed(() => originalPackage(engine, table, batches));
+    const originalWrong = await wrongItems(engine, table, finalState);
+    const rawOne = rows.find((row) => row.scenario === name && row.ratioToRaw === 1);
+    record({
+      scenario: name,
+      approach: 'original package (PutItem/DeleteItem per record, all at once)',
+      records: records.length,
+      seconds: originalSeconds,
+      ratioToRaw: engines.length === 1 && rawOne !== undefined ? rawOne.seconds / originalSeconds : null,
+      staleOrMissing: originalWrong,
+    });
+  }
+}
+
+async function memoryScenario(engine: DynamoDbLocal): Promise<void> {
+  const [event] = batchesOf(syntheticRecords({ records: 10_000, keys: 10_000, deleteShare: 0.05, seed: 4 }).records, 10_000);
+  const eventFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'event.json');
+  writeFileSync(eventFile, JSON.stringify(event));
+  const output = execFileSync(process.execPath, ['--expose-gc', 'bench/memory-probe.mjs'], {
+    env: { ...process.env, PROBE_ENDPOINT: engine.endpoint, PROBE_TABLE: await freshTable(engine, 'memory'), PROBE_EVENT_FILE: eventFile },
+    encoding: 'utf8',
+  });
+  const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as { eventOnlyRssMb: number; peakRssMb: number; eventJsonMb: number };
+  console.log(`memory, one batch of 10,000 records (${result.eventJsonMb.toFixed(1)} MB of JSON): peak RSS ${result.peakRssMb.toFixed(0)} MB against ${result.eventOnlyRssMb.toFixed(0)} MB for the runtime holding the parsed event alone (${(result.peakRssMb / result.eventOnlyRssMb).toFixed(2)}x)`);
+  writeFileSync('bench/memory.json', `${JSON.stringify(result, null, 2)}\n`);
+}
+
+async function main(): Promise<void> {
+  const first = await startDynamoDbLocal();
+  const engines = [first, ...(await Promise.all([startDynamoDbLocal(), startDynamoDbLocal()]))];
+  try {
+    // Warm the JIT of both this process and the engines before anything is measured.
+    const warmUp = syntheticRecords({ records: 3_000, keys: 3_000, deleteShare: 0, seed: 99 }).records;
+    for (const engine of engines) await rawBatchWrites(engine, await freshTable(engine, 'warm'), warmUp, 8);
+    const warmTables = await Promise.all(engines.map((engine) => freshTable(engine, 'warm')));
+    await replicate(
+      await loadBundle(Object.fromEntries(engines.map((engine, i) => [`w${i}`, { region: 'eu-west-1', table_name: warmTables[i] ?? '', endpoint: engine.endpoint }]))),
+      batchesOf(warmUp, BATCH_SIZE),
+    );
+    await throughputScenario('uniform keys, 1 slave', { records: RECORDS, keys: RECORDS, deleteShare: 0.05, seed: 1 }, [first], true);
+    await throughputScenario('uniform keys, 3 slaves (3 engines)', { records: RECORDS, keys: RECORDS, deleteShare: 0.05, seed: 2 }, engines, false);
+    await throughputScenario('hot keys (500 keys), 1 slave', { records: RECORDS, keys: 500, deleteShare: 0.1, seed: 3 }, [first], true);
+    await memoryScenario(first);
+  } finally {
+    await Promise.all(engines.map((engine) => engine.stop()));
+  }
+  console.log('\n| scenario | approach | records/s | vs raw limit | wrong items at the end |\n| --- | --- | ---: | ---: | ---: |');
+  for (const row of rows) {
+    console.log(`| ${row.scenario} | ${row.approach} | ${row.recordsPerSec} | ${row.ratioToRaw === null ? 'n/a' : `${row.ratioToRaw.toFixed(2)}x`} | ${row.staleOrMissing ?? '-'} |`);
+  }
+  writeFileSync('bench/results.json', `${JSON.stringify({ records: RECORDS, batchSize: BATCH_SIZE, rows }, null, 2)}\n`);
+}
+
+await main();

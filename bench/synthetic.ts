@@ -1,0 +1,82 @@
+import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+
+/** A seeded generator, so every run replays the same workload. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface WorkloadShape {
+  readonly records: number;
+  /** Distinct keys: as many as records for a uniform workload, far fewer for hot keys. */
+  readonly keys: number;
+  /** Share of records that delete their item. */
+  readonly deleteShare: number;
+  readonly seed: number;
+}
+
+const STREAM_ARN = 'arn:aws:dynamodb:eu-west-1:123456789012:table/bench-master/stream/2026-11-24T00:00:00.000';
+
+/**
+ * Stream records as Lambda delivers them (JSON, binary as base64), with their final state per key: what every slave
+ * must hold once they are all applied.
+ */
+export function syntheticRecords(shape: WorkloadShape): { records: DynamoDBRecord[]; finalState: Map<string, string | null> } {
+  const random = seededRandom(shape.seed);
+  const records: DynamoDBRecord[] = [];
+  const finalState = new Map<string, string | null>();
+  let sequence = 10n ** 20n;
+  for (let i = 0; i < shape.records; i += 1) {
+    const id = shape.keys >= shape.records ? `key-${i}` : `key-${Math.floor(random() ** 2 * shape.keys)}`;
+    const version = `v${i}`;
+    const remove = random() < shape.deleteShare;
+    sequence += 1000n;
+    const key = { pk: { S: id } };
+    const blob = Buffer.alloc(64, i % 251).toString('base64');
+    records.push({
+      eventID: `e${i}`,
+      eventName: remove ? 'REMOVE' : 'MODIFY',
+      eventVersion: '1.1',
+      eventSource: 'aws:dynamodb',
+      awsRegion: 'eu-west-1',
+      eventSourceARN: STREAM_ARN,
+      dynamodb: {
+        ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
+        Keys: key,
+        ...(remove
+          ? {}
+          : {
+              NewImage: {
+                ...key,
+                version: { S: version },
+                amount: { N: '12345678901234567890.123456789012345678' },
+                blob: { B: blob },
+                tags: { SS: ['a', 'b', 'c'] },
+                nested: { M: { list: { L: [{ N: String(i) }, { BOOL: true }, { NULL: true }] } } },
+                padding: { S: 'x'.repeat(200) },
+              },
+            }),
+        SequenceNumber: sequence.toString(),
+        SizeBytes: 400,
+        StreamViewType: 'NEW_AND_OLD_IMAGES',
+      },
+    });
+    finalState.set(id, remove ? null : version);
+  }
+  return { records, finalState };
+}
+
+/** Cuts records into event source mapping batches, passed through JSON like Lambda's payload. */
+export function batchesOf(records: readonly DynamoDBRecord[], size: number): DynamoDBStreamEvent[] {
+  const batches: DynamoDBStreamEvent[] = [];
+  for (let start = 0; start < records.length; start += size) {
+    batches.push(JSON.parse(JSON.stringify({ Records: records.slice(start, start + size) })) as DynamoDBStreamEvent);
+  }
+  return batches;
+}
