@@ -54,16 +54,18 @@ export async function readMasterItems(
       outOfTime(ids, lastError);
       return;
     }
-    let unprocessed: string[];
+    let unprocessed: string[] | 'out-of-time';
     let reason: string;
     try {
       unprocessed = await semaphore.run(async () => {
+        // The deadline may have passed while these keys waited for a place.
+        if (deadline.isOver()) return 'out-of-time';
         const response = await deadline.race(
           client.send(
             new BatchGetItemCommand({
               RequestItems: { [tableName]: { Keys: ids.map((id) => keys.get(id) ?? {}), ConsistentRead: true } },
             }),
-            { abortSignal: deadline.signal },
+            { abortSignal: deadline.abortSignal },
           ),
         );
         for (const item of response.Responses?.[tableName] ?? []) outcome.items.set(keyIdentity(item, keyNames), item);
@@ -71,10 +73,10 @@ export async function readMasterItems(
         for (const id of ids) if (!outcome.items.has(id) && !left.includes(id)) outcome.items.set(id, null);
         return left;
       });
-      reason = `${unprocessed.length} of ${ids.length} keys returned unprocessed`;
+      reason = unprocessed === 'out-of-time' ? 'none' : `${unprocessed.length} of ${ids.length} keys returned unprocessed`;
     } catch (error) {
       reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      if (deadline.isOver()) {
+      if (deadline.abortSignal.aborted) {
         outOfTime(ids, lastError ?? reason);
         return;
       }
@@ -83,6 +85,10 @@ export async function readMasterItems(
         return;
       }
       unprocessed = [...ids];
+    }
+    if (unprocessed === 'out-of-time') {
+      outOfTime(ids, lastError);
+      return;
     }
     if (unprocessed.length === 0) return;
     const delay = backoffDelay(attempt, backoff, options.random);

@@ -10,6 +10,8 @@ import type { InvocationContext, MasterTable, ReplicatorConfig, StreamBatchRespo
 
 /** Without a Lambda context (library use), an invocation may take this long. */
 export const DEFAULT_TIME_BUDGET_MS = 60_000;
+/** Kept after the last call is cut off, to log, emit metrics and answer before Lambda's timeout. */
+const FINAL_RESERVE_MS = 250;
 /** Failures listed per slave in the log line; the count is always complete. */
 const ERRORS_LOGGED_PER_SLAVE = 5;
 
@@ -73,7 +75,8 @@ export class Replicator {
 
     const changes = config.skipTtlDeletes ? batch.changes.filter((change) => !change.isTtlDelete) : batch.changes;
     const latest = compactChanges(changes);
-    const deadline = new Deadline(started + (context?.getRemainingTimeInMillis() ?? DEFAULT_TIME_BUDGET_MS) - config.deadlineMarginMs, this.now);
+    const end = started + (context?.getRemainingTimeInMillis() ?? DEFAULT_TIME_BUDGET_MS);
+    const deadline = new Deadline(end - config.deadlineMarginMs, this.now, end - Math.min(config.deadlineMarginMs, FINAL_RESERVE_MS));
     const failedSequences: string[] = [];
     const errors: string[] = [];
     if (batch.invalid !== undefined) {

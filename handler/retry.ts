@@ -65,29 +65,45 @@ export function classifyFailure(error: unknown): FailureKind {
   return 'fatal';
 }
 
-/** The time an invocation may spend, with an abort signal that fires when it is spent. */
+/**
+ * The time an invocation may spend. At `at` it stops starting work: no new call, no further backoff pause. Calls
+ * already in flight may finish until `abortAt`, and are cut off only then: a call abandoned while DynamoDB still
+ * applies it could land after the re-delivered batch's newer write of the same item, so the invocation lets its
+ * calls end before it returns whenever it can.
+ */
 export class Deadline {
-  private readonly controller = new AbortController();
-  private readonly timer: NodeJS.Timeout;
+  private readonly soft = new AbortController();
+  private readonly hard = new AbortController();
+  private readonly timers: NodeJS.Timeout[];
 
   public constructor(
     private readonly at: number,
     private readonly now: () => number = Date.now,
+    abortAt: number = at,
   ) {
-    // Every call and backoff pause of an invocation listens to this one signal.
-    setMaxListeners(0, this.controller.signal);
-    this.timer = setTimeout(() => this.controller.abort(new Error('the invocation deadline was reached')), Math.max(0, at - now()));
-    this.timer.unref();
+    // Every call and backoff pause of an invocation listens to these signals.
+    setMaxListeners(0, this.soft.signal);
+    setMaxListeners(0, this.hard.signal);
+    this.timers = [
+      setTimeout(() => this.soft.abort(new Error('the invocation deadline was reached')), Math.max(0, at - now())),
+      setTimeout(() => this.hard.abort(new Error('the call was still running when the invocation had to end')), Math.max(0, Math.max(at, abortAt) - now())),
+    ];
+    for (const timer of this.timers) timer.unref();
   }
 
-  /** Fires when the deadline passes; given to every AWS call so none outlives the invocation. */
+  /** Fires at the deadline: ends backoff pauses. */
   public get signal(): AbortSignal {
-    return this.controller.signal;
+    return this.soft.signal;
+  }
+
+  /** Fires when the invocation must end: given to every AWS call so none outlives it. */
+  public get abortSignal(): AbortSignal {
+    return this.hard.signal;
   }
 
   /** True once the deadline has passed (a method, not a property: it changes while an invocation awaits). */
   public isOver(): boolean {
-    return this.controller.signal.aborted || this.remainingMs() <= 0;
+    return this.soft.signal.aborted || this.remainingMs() <= 0;
   }
 
   public remainingMs(): number {
@@ -95,11 +111,11 @@ export class Deadline {
   }
 
   /**
-   * Settles as `work` does, or rejects when the deadline passes first. The SDK call itself is aborted by `signal`;
-   * this also covers what happens before the request is sent (credentials, endpoint resolution).
+   * Settles as `work` does, or rejects when the invocation must end first. The SDK call itself is aborted by
+   * `abortSignal`; this also covers what happens before a request is sent (credentials, endpoint resolution).
    */
-  public race<T>(work: Promise<T>): Promise<T> {
-    const { signal } = this.controller;
+  public race<T>(work: PromiseLike<T> | T): Promise<T> {
+    const { signal } = this.hard;
     if (signal.aborted) return Promise.reject(signal.reason as Error);
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => reject(signal.reason as Error);
@@ -110,9 +126,9 @@ export class Deadline {
     });
   }
 
-  /** Stops the timer once the invocation's work is done. */
+  /** Stops the timers once the invocation's work is done. */
   public release(): void {
-    clearTimeout(this.timer);
+    for (const timer of this.timers) clearTimeout(timer);
   }
 }
 

@@ -85,19 +85,21 @@ export async function writeToSlave<W extends WriteRequest>(
       outOfTime(batch, lastError);
       return;
     }
-    let unprocessed: readonly W[];
+    let unprocessed: readonly W[] | 'out-of-time';
     try {
       unprocessed = await semaphore.run(async () => {
+        // The deadline may have passed while this batch waited for a place.
+        if (deadline.isOver()) return 'out-of-time';
         const response = await deadline.race(
           target.client.send(new BatchWriteItemCommand({ RequestItems: { [target.tableName]: batch.map(toSdkRequest) } }), {
-            abortSignal: deadline.signal,
+            abortSignal: deadline.abortSignal,
           }),
         );
         return matchUnprocessed(batch, response.UnprocessedItems?.[target.tableName] ?? [], keyNames);
       });
     } catch (error) {
       const reason = describeError(error);
-      if (deadline.isOver()) {
+      if (deadline.abortSignal.aborted) {
         outOfTime(batch, lastError ?? reason, error);
         return;
       }
@@ -112,6 +114,10 @@ export async function writeToSlave<W extends WriteRequest>(
         return;
       }
       failAll(batch, `${reason} (not retryable: fix the slave table, its permissions or the item, then let Lambda re-deliver)`, false, error);
+      return;
+    }
+    if (unprocessed === 'out-of-time') {
+      outOfTime(batch, lastError);
       return;
     }
     const applied = unprocessed.length === 0 ? batch : batch.filter((write) => !unprocessed.includes(write));

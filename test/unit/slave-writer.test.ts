@@ -208,7 +208,26 @@ describe('Function: writeToSlave', () => {
     expect(outcome.failed[0]?.error.message).toContain("not applied before the invocation's time ran out");
   });
 
-  it('cuts off a call still running at the deadline and reports its writes', async () => {
+  it('lets a call in flight at the deadline finish, starting none after it', async () => {
+    // Prepare
+    ddb.on(BatchWriteItemCommand).callsFake(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      return {};
+    });
+    const deadline = new Deadline(Date.now() + 50, Date.now, Date.now() + 2_000);
+    deadlines.push(deadline);
+
+    // Act
+    const outcome = await writeToSlave(target, ids(50), { concurrency: 1, deadline });
+
+    // Assess: the first batch of 25 was in flight at the deadline and landed; the second never left.
+    expect(ddb.commandCalls(BatchWriteItemCommand)).toHaveLength(1);
+    expect(outcome.written).toBe(25);
+    expect(outcome.failed).toHaveLength(25);
+    expect(outcome.failed[0]?.error.message).toContain("not applied before the invocation's time ran out");
+  });
+
+  it('cuts off a call still running when the invocation must end, and reports its writes', async () => {
     // Prepare
     ddb.on(BatchWriteItemCommand).callsFake(async () => {
       await new Promise((resolve) => setTimeout(resolve, 5_000));
@@ -226,6 +245,8 @@ describe('Function: writeToSlave', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(outcome).not.toBe('hung');
     expect(outcome).toMatchObject({ written: 0, failed: [{ write: { keyId: putWrite('item-0').keyId } }] });
-    expect(outcome !== 'hung' && outcome.failed[0]?.error.message).toMatch(/not applied before the invocation's time ran out \(last error: Error: the invocation deadline was reached\); Lambda re-delivers it$/);
+    expect(outcome !== 'hung' && outcome.failed[0]?.error.message).toMatch(
+      /not applied before the invocation's time ran out \(last error: Error: the call was still running when the invocation had to end\); Lambda re-delivers it$/,
+    );
   });
 });
