@@ -8,8 +8,11 @@ import type { SlaveConfig } from './types';
 export interface ClientProvider {
   /** The client that writes a slave: one per region, endpoint and role, shared by slaves that have them in common. */
   forSlave(slave: SlaveConfig): DynamoDBClient;
-  /** The client that reads the master in its region. No endpoint is set, so AWS_ENDPOINT_URL_DYNAMODB applies. */
-  forMaster(region: string): DynamoDBClient;
+  /**
+   * The client that reads the master in its region. Without an explicit endpoint (the function never has one), the
+   * SDK's AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL apply; the command-line tool passes one for local engines.
+   */
+  forMaster(region: string, endpoint?: string): DynamoDBClient;
 }
 
 /** Sockets are kept alive and plentiful: the writer runs many BatchWriteItem calls per slave at once. */
@@ -52,7 +55,10 @@ export function createClientProvider(): ClientProvider {
           ...(credentials === undefined ? {} : { credentials }),
         });
       }),
-    forMaster: (region) =>
-      cached(JSON.stringify(['master', region]), () => new DynamoDBClient({ region, maxAttempts: 1, requestHandler: requestHandler() })),
+    forMaster: (region, endpoint) =>
+      cached(
+        JSON.stringify(['master', region, endpoint ?? '']),
+        () => new DynamoDBClient({ region, maxAttempts: 1, requestHandler: requestHandler(), ...(endpoint === undefined ? {} : { endpoint }) }),
+      ),
   };
 }

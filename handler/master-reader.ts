@@ -9,6 +9,8 @@ import type { AttributeMap } from './types';
 export const MAX_BATCH_GET = 100;
 
 export interface MasterReadOptions {
+  /** How the table is named in messages; `master table <name>` by default (the command-line tool reads slaves too). */
+  readonly label?: string;
   readonly concurrency: number;
   readonly deadline: Deadline;
   readonly backoff?: BackoffPolicy;
@@ -39,10 +41,11 @@ export async function readMasterItems(
   const semaphore = new Semaphore(options.concurrency);
   const { deadline } = options;
 
+  const label = options.label ?? `master table ${tableName}`;
   const fail = (ids: readonly string[], reason: string): void => {
     for (const id of ids) {
       const key = keys.get(id) ?? {};
-      outcome.failed.set(id, new MasterReadError(`master table ${tableName}: could not read key ${describeKey(key)}: ${reason}`));
+      outcome.failed.set(id, new MasterReadError(`${label}: could not read key ${describeKey(key)}: ${reason}`));
     }
   };
 

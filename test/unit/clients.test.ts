@@ -80,6 +80,19 @@ describe('Function: createClientProvider', () => {
     expect(seen[0]?.authorization).toContain('/eu-west-1/dynamodb/');
   });
 
+  it('builds a master client for an explicit endpoint when asked, as the command-line tool does for local engines', async () => {
+    // Prepare
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = 'http://127.0.0.1:9';
+
+    // Act
+    await createClientProvider()
+      .forMaster('eu-west-1', endpoint)
+      .send(new BatchGetItemCommand({ RequestItems: { orders: { Keys: [{ pk: { S: 'a' } }] } } }));
+
+    // Assess
+    expect(seen.map((request) => request.target)).toEqual(['DynamoDB_20120810.BatchGetItem']);
+  });
+
   it('sends a slave with an endpoint there, in its region', async () => {
     // Act
     await createClientProvider()

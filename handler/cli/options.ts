@@ -1,0 +1,219 @@
+import { readFileSync } from 'node:fs';
+import { DEFAULTS, parseSlaves } from '../config';
+import { ConfigurationError } from '../errors';
+import type { SlaveConfig } from '../types';
+
+/** Where the master table is. */
+export interface MasterLocation {
+  readonly tableName: string;
+  readonly region: string;
+  /** Endpoint URL of a local engine; without it the SDK's `AWS_ENDPOINT_URL_DYNAMODB` applies. */
+  readonly endpoint?: string;
+}
+
+/** What both commands read: the master, its slaves and how hard to scan. */
+export interface CommonOptions {
+  readonly master: MasterLocation;
+  readonly slaves: readonly SlaveConfig[];
+  readonly segments: number;
+  readonly workers: number;
+  readonly pageSize: number;
+  readonly writeConcurrency: number;
+  /** Items a second at most, per table scanned. */
+  readonly rate: number | undefined;
+  readonly json: boolean;
+  readonly progress: boolean;
+}
+
+export interface BackfillOptions extends CommonOptions {
+  /** The segments this machine copies, of `segments` in all. */
+  readonly mySegments: readonly number[];
+  /** Share of the master's provisioned read capacity the scan may use, in (0, 1]. */
+  readonly capacityShare: number | undefined;
+  readonly checkpointDir: string;
+  readonly requireStream: boolean;
+}
+
+export interface VerifyOptions extends CommonOptions {
+  readonly recheckAttempts: number;
+  readonly recheckDelayMs: number;
+  readonly samples: number;
+  readonly repair: boolean;
+  readonly repairAttempts: number;
+  readonly workDir: string | undefined;
+  /** Partitions of the on-disk comparison; undefined chooses from the table's item count. */
+  readonly partitions: number | undefined;
+}
+
+/** Flags as commander hands them over: strings, booleans, or absent. */
+export type RawFlags = Readonly<Record<string, string | boolean | undefined>>;
+
+export const CLI_DEFAULTS = {
+  segments: 8,
+  pageSize: 1000,
+  recheckAttempts: 3,
+  recheckDelayMs: 1000,
+  samples: 10,
+  repairAttempts: 3,
+  checkpointDir: 'dynamo-replicator-checkpoints',
+} as const;
+
+/** Reads the flags both commands share. @throws ConfigurationError naming the flag. */
+export function parseCommonOptions(flags: RawFlags, env: NodeJS.ProcessEnv): CommonOptions {
+  const master = parseMaster(flags, env);
+  const slaves = readSlaves(flags, env);
+  for (const slave of slaves) {
+    if (slave.tableName === master.tableName && slave.region === master.region && slave.endpoint === master.endpoint && slave.roleArn === undefined) {
+      throw new ConfigurationError(`slave "${slave.name}"`, `is the master table itself (${master.tableName} in ${master.region}): name another table`);
+    }
+  }
+  const segments = integer(flags, '--segments', CLI_DEFAULTS.segments, 1, 1_000_000);
+  return {
+    master,
+    slaves,
+    segments,
+    workers: integer(flags, '--workers', Math.min(segments, 8), 1, 1024),
+    pageSize: integer(flags, '--page-size', CLI_DEFAULTS.pageSize, 1, 1_000_000),
+    writeConcurrency: integer(flags, '--write-concurrency', DEFAULTS.writeConcurrency, 1, 256),
+    rate: positiveNumber(flags, '--rate'),
+    json: flags.json === true,
+    progress: flags.progress !== false,
+  };
+}
+
+/** Reads the flags of `backfill`. @throws ConfigurationError naming the flag. */
+export function parseBackfillOptions(flags: RawFlags, env: NodeJS.ProcessEnv): BackfillOptions {
+  const totalFlag = text(flags, '--total-segments');
+  const segmentsFlag = text(flags, '--segments');
+  const segmentFlag = text(flags, '--segment');
+  if (totalFlag !== undefined && segmentsFlag !== undefined && totalFlag !== segmentsFlag) {
+    throw new ConfigurationError('--total-segments', `is ${totalFlag} but --segments is ${segmentsFlag}: they name the same number, give one`);
+  }
+  if (segmentFlag !== undefined && totalFlag === undefined) {
+    throw new ConfigurationError('--segment', 'needs --total-segments: every machine must cut the table the same way, e.g. --segment 0-3 --total-segments 16');
+  }
+  optionalInteger(flags, '--total-segments', 1, 1_000_000);
+  const common = parseCommonOptions({ ...flags, segments: totalFlag ?? segmentsFlag }, env);
+  const mySegments = segmentFlag === undefined ? range(0, common.segments) : parseSegmentList(segmentFlag, common.segments);
+  const capacityShare = positiveNumber(flags, '--capacity-share');
+  if (capacityShare !== undefined && capacityShare > 1) {
+    throw new ConfigurationError('--capacity-share', `is a fraction of the table's read capacity from 0 to 1 (e.g. 0.25), not ${capacityShare}`);
+  }
+  return {
+    ...common,
+    // More workers than segments would have nothing to do.
+    workers: Math.min(common.workers, mySegments.length),
+    mySegments,
+    capacityShare,
+    checkpointDir: text(flags, '--checkpoint-dir') ?? CLI_DEFAULTS.checkpointDir,
+    requireStream: flags.allowNoStream !== true,
+  };
+}
+
+/** Reads the flags of `verify`. @throws ConfigurationError naming the flag. */
+export function parseVerifyOptions(flags: RawFlags, env: NodeJS.ProcessEnv): VerifyOptions {
+  return {
+    ...parseCommonOptions(flags, env),
+    recheckAttempts: integer(flags, '--recheck-attempts', CLI_DEFAULTS.recheckAttempts, 1, 100),
+    recheckDelayMs: integer(flags, '--recheck-delay', CLI_DEFAULTS.recheckDelayMs, 0, 600_000),
+    samples: integer(flags, '--samples', CLI_DEFAULTS.samples, 0, 10_000),
+    repair: flags.repair === true,
+    repairAttempts: integer(flags, '--repair-attempts', CLI_DEFAULTS.repairAttempts, 1, 100),
+    workDir: text(flags, '--work-dir'),
+    partitions: optionalInteger(flags, '--partitions', 1, 256),
+  };
+}
+
+function parseMaster(flags: RawFlags, env: NodeJS.ProcessEnv): MasterLocation {
+  const tableName = text(flags, '--table');
+  if (tableName === undefined) throw new ConfigurationError('--table', 'is required: name the master table, e.g. --table orders');
+  const region = text(flags, '--region') ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
+  if (region === undefined) throw new ConfigurationError('--region', "is required (or set AWS_REGION): the master table's region, e.g. --region eu-west-1");
+  const endpoint = text(flags, '--endpoint');
+  if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) {
+    throw new ConfigurationError('--endpoint', `"${endpoint}" is not an http(s) URL: write one like http://127.0.0.1:8000`);
+  }
+  return { tableName, region, ...(endpoint === undefined ? {} : { endpoint }) };
+}
+
+function readSlaves(flags: RawFlags, env: NodeJS.ProcessEnv): SlaveConfig[] {
+  const inline = text(flags, '--slaves');
+  const file = text(flags, '--slaves-file');
+  if (inline !== undefined && file !== undefined) {
+    throw new ConfigurationError('--slaves-file', 'and --slaves both name the slaves: give one of them');
+  }
+  if (inline !== undefined) return parseSlaves(inline, '--slaves');
+  if (file !== undefined) {
+    let json: string;
+    try {
+      json = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigurationError('--slaves-file', `cannot read ${file}: ${(error as Error).message}`);
+    }
+    return parseSlaves(json, `--slaves-file ${file}`);
+  }
+  if (nonEmpty(env.REPLICATOR_SLAVES) === undefined) {
+    throw new ConfigurationError('--slaves', `is required (or --slaves-file, or the REPLICATOR_SLAVES variable): a JSON object like {"eu":{"region":"eu-west-1","table_name":"orders-replica"}}`);
+  }
+  return parseSlaves(env.REPLICATOR_SLAVES, 'REPLICATOR_SLAVES');
+}
+
+/**
+ * Reads `--segment`: one segment (`3`), a range (`0-7`) or a list of both (`0-3,8`), each below `total`.
+ * Several machines share a table by taking disjoint lists of the same `--total-segments`.
+ */
+export function parseSegmentList(list: string, total: number): number[] {
+  const chosen = new Set<number>();
+  for (const part of list.split(',')) {
+    const match = /^\s*(\d+)(?:\s*-\s*(\d+))?\s*$/.exec(part);
+    if (match === null) throw new ConfigurationError('--segment', `"${list}" is not a segment list: write 3, 0-7 or 0-3,8`);
+    const from = Number(match[1]);
+    const to = match[2] === undefined ? from : Number(match[2]);
+    if (to < from || to >= total) {
+      throw new ConfigurationError('--segment', `"${part.trim()}" is outside 0-${total - 1}: segments are numbered from 0 to --total-segments minus one`);
+    }
+    for (let segment = from; segment <= to; segment += 1) chosen.add(segment);
+  }
+  return [...chosen].sort((a, b) => a - b);
+}
+
+function flagKey(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+function text(flags: RawFlags, flag: string): string | undefined {
+  const value = flags[flagKey(flag)];
+  if (value === undefined || typeof value === 'boolean') return undefined;
+  if (value.trim() === '') throw new ConfigurationError(flag, 'is empty: give it a value or leave it out');
+  return value;
+}
+
+function integer(flags: RawFlags, flag: string, fallback: number, min: number, max: number): number {
+  return optionalInteger(flags, flag, min, max) ?? fallback;
+}
+
+function optionalInteger(flags: RawFlags, flag: string, min: number, max: number): number | undefined {
+  const raw = text(flags, flag);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
+    throw new ConfigurationError(flag, `must be a whole number from ${min} to ${max}, not "${raw}"`);
+  }
+  return value;
+}
+
+function positiveNumber(flags: RawFlags, flag: string): number | undefined {
+  const raw = text(flags, flag);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigurationError(flag, `must be a number above 0, not "${raw}"`);
+  return value;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}

@@ -1,0 +1,76 @@
+import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { backoffDelay, classifyFailure, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from '../retry';
+import type { AttributeMap } from '../types';
+import { ScanError } from './errors';
+
+/** Retries of one Scan call before the run gives up: with the default backoff, about a minute of throttling. */
+export const SCAN_RETRIES = 25;
+
+/** One page of a segment. */
+export interface ScanPage {
+  readonly items: AttributeMap[];
+  /** Where the next page starts; undefined after the last page. */
+  readonly lastEvaluatedKey: AttributeMap | undefined;
+  /** Read capacity units the page consumed. */
+  readonly consumedCapacity: number;
+}
+
+export interface ScanSegmentOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** How the table is named in errors, e.g. `master table orders`. */
+  readonly label: string;
+  readonly segment: number;
+  readonly totalSegments: number;
+  readonly consistentRead: boolean;
+  /** Items per page at most (Scan's `Limit`); DynamoDB stops a page at 1 MB anyway. */
+  readonly pageSize?: number;
+  readonly exclusiveStartKey?: AttributeMap;
+  readonly backoff?: BackoffPolicy;
+  /** Stops the scan between pages and cuts a backoff wait short. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The pages of one segment of a parallel scan, in order. Throttling and server errors are retried with capped
+ * backoff and full jitter (the clients make one attempt per call); anything else, or too many retries, throws a
+ * {@link ScanError}. Stops without error when `signal` fires.
+ */
+export async function* scanSegment(options: ScanSegmentOptions): AsyncGenerator<ScanPage> {
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  let startKey = options.exclusiveStartKey;
+  const where = `${options.label}, segment ${options.segment} of ${options.totalSegments}`;
+  for (;;) {
+    if (isAborted(options.signal)) return;
+    const command = new ScanCommand({
+      TableName: options.tableName,
+      Segment: options.segment,
+      TotalSegments: options.totalSegments,
+      ConsistentRead: options.consistentRead,
+      ReturnConsumedCapacity: 'TOTAL',
+      ...(options.pageSize === undefined ? {} : { Limit: options.pageSize }),
+      ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+    });
+    let page: ScanPage | undefined;
+    for (let attempt = 0; page === undefined; attempt += 1) {
+      try {
+        const response = await options.client.send(command);
+        page = { items: response.Items ?? [], lastEvaluatedKey: response.LastEvaluatedKey, consumedCapacity: response.ConsumedCapacity?.CapacityUnits ?? 0 };
+      } catch (error) {
+        const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        if (classifyFailure(error) === 'fatal') throw new ScanError(`${where}: Scan failed: ${reason}`, { cause: error });
+        if (attempt >= SCAN_RETRIES) throw new ScanError(`${where}: Scan still failing after ${SCAN_RETRIES} retries: ${reason}`, { cause: error });
+        await sleep(backoffDelay(attempt, backoff), options.signal);
+        if (isAborted(options.signal)) return;
+      }
+    }
+    yield page;
+    startKey = page.lastEvaluatedKey;
+    if (startKey === undefined) return;
+  }
+}
+
+/** Read through a function: the signal changes while the scan awaits, which the compiler's narrowing cannot see. */
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
