@@ -270,16 +270,16 @@ async function startOnce(
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-8_000);
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  let spawnError: Error | undefined;
+  // Updated from callbacks, so kept in an object the compiler does not narrow.
+  const state: { alive: boolean; spawnError: Error | undefined } = { alive: true, spawnError: undefined };
   child.once('error', (error) => {
-    spawnError = error;
+    state.spawnError = error;
   });
-  let alive = true;
   void exited.then(() => {
-    alive = false;
+    state.alive = false;
     running.delete(child);
   });
   if (child.pid !== undefined) {
@@ -290,10 +290,10 @@ async function startOnce(
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = started + (options.startTimeoutMs ?? 60_000);
   while (!(await answers(endpoint))) {
-    if (spawnError) {
-      throw new DynamoDbLocalError(`Could not run \`java\` for DynamoDB Local (${spawnError.message}); it needs Java 17+ on PATH.`);
+    if (state.spawnError) {
+      throw new DynamoDbLocalError(`Could not run \`java\` for DynamoDB Local (${state.spawnError.message}); it needs Java 17+ on PATH.`);
     }
-    if (!alive) {
+    if (!state.alive) {
       if (/Address already in use|BindException/.test(output)) return 'port-taken';
       throw new DynamoDbLocalError(`DynamoDB Local exited before answering on ${endpoint}:\n${output}`);
     }
@@ -309,7 +309,7 @@ async function startOnce(
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      if (!alive) return;
+      if (!state.alive) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
