@@ -2,7 +2,7 @@
  * `npm run bench`: replication throughput and memory on DynamoDB Local, each against a baseline measured in the same
  * run, so the ratios hold whatever the machine. Prints a Markdown table and writes bench/results.json.
  */
-import { BatchWriteItemCommand, CreateTableCommand, DeleteItemCommand, DynamoDBClient, PutItemCommand, ScanCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand, ScanCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,13 +11,11 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { decodeImage } from '../handler/attribute-value';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../test/support/dynamodb-local';
+import { BENCH_CREDENTIALS, clientFor, freshTable, RAW_CONCURRENCIES, rawBatchWrites } from './engine';
 import { batchesOf, syntheticRecords, type WorkloadShape } from './synthetic';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 20_000);
 const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 1_000);
-/** The raw limit is the best of these concurrencies, so the baseline is the engine's, not a poor client's. */
-const RAW_CONCURRENCIES = [8, 16, 32] as const;
-const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 const BUNDLE = pathToFileURL(resolve('dist/lambda/index.mjs')).href;
 
 type Handler = (event: DynamoDBStreamEvent, context: { getRemainingTimeInMillis(): number }) => Promise<{ batchItemFailures: unknown[] }>;
@@ -33,33 +31,15 @@ interface Row {
 }
 
 const rows: Row[] = [];
-let tableCounter = 0;
-
-function clientFor(engine: DynamoDbLocal): DynamoDBClient {
-  return new DynamoDBClient({ region: 'eu-west-1', endpoint: engine.endpoint, credentials });
-}
-
-async function freshTable(engine: DynamoDbLocal, label: string): Promise<string> {
-  tableCounter += 1;
-  const name = `bench-${label}-${tableCounter}`;
-  await clientFor(engine).send(
-    new CreateTableCommand({
-      TableName: name,
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  return name;
-}
+let bundleInstances = 0;
 
 /** Loads a fresh instance of the committed bundle with these slaves (a new URL is a new module). */
 async function loadBundle(slaves: Record<string, { region: string; table_name: string; endpoint: string }>): Promise<Handler> {
   process.env.REPLICATOR_SLAVES = JSON.stringify(slaves);
-  process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
-  tableCounter += 1;
-  const module = (await import(`${BUNDLE}?instance=${tableCounter}`)) as { handler: Handler };
+  process.env.AWS_ACCESS_KEY_ID = BENCH_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = BENCH_CREDENTIALS.secretAccessKey;
+  bundleInstances += 1;
+  const module = (await import(`${BUNDLE}?instance=${bundleInstances}`)) as { handler: Handler };
   return module.handler;
 }
 
@@ -83,39 +63,13 @@ async function replicate(handler: Handler, batches: readonly DynamoDBStreamEvent
   }
 }
 
-/** The engine's limit: every record's write sent as BatchWriteItem, `concurrency` calls at once, no batch barrier. */
-async function rawBatchWrites(engine: DynamoDbLocal, table: string, records: readonly DynamoDBRecord[], concurrency: number): Promise<void> {
-  const chunks: WriteRequest[][] = [];
-  let chunk: WriteRequest[] = [];
-  let keys = new Set<string>();
-  for (const record of records) {
-    const id = (record.dynamodb?.Keys?.pk as { S: string }).S;
-    // BatchWriteItem rejects two requests for one key in a call: close the chunk early.
-    if (chunk.length === 25 || keys.has(id)) {
-      chunks.push(chunk);
-      chunk = [];
-      keys = new Set();
-    }
-    keys.add(id);
-    chunk.push(
-      record.eventName === 'REMOVE'
-        ? { DeleteRequest: { Key: decodeImage(record.dynamodb?.Keys, 'Keys') } }
-        : { PutRequest: { Item: decodeImage(record.dynamodb?.NewImage, 'NewImage') } },
-    );
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-  const client = clientFor(engine);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < chunks.length) {
-      let pending = chunks[next++] ?? [];
-      while (pending.length > 0) {
-        const response = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
-        pending = response.UnprocessedItems?.[table] ?? [];
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+/** Every record's write, as the raw baseline sends it (no compaction). */
+function writesOf(records: readonly DynamoDBRecord[]): WriteRequest[] {
+  return records.map((record) =>
+    record.eventName === 'REMOVE'
+      ? { DeleteRequest: { Key: decodeImage(record.dynamodb?.Keys, 'Keys') } }
+      : { PutRequest: { Item: decodeImage(record.dynamodb?.NewImage, 'NewImage') } },
+  );
 }
 
 /** The original package: one PutItem or DeleteItem per record, all of a batch fired at once. */
@@ -158,9 +112,8 @@ async function throughputScenario(name: string, shape: WorkloadShape, engines: r
   let rawSeconds = Number.POSITIVE_INFINITY;
   for (const concurrency of RAW_CONCURRENCIES) {
     const rawTables = await Promise.all(engines.map((engine) => freshTable(engine, 'raw')));
-    const seconds = await timed(async () => {
-      await Promise.all(engines.map((engine, i) => rawBatchWrites(engine, rawTables[i] ?? '', records, concurrency)));
-    });
+    const writes = writesOf(records);
+    const seconds = Math.max(...(await Promise.all(engines.map((engine, i) => rawBatchWrites(clientFor(engine), rawTables[i] ?? '', writes, concurrency)))));
     rawSeconds = Math.min(rawSeconds, seconds);
   }
   record({ scenario: name, approach: `raw BatchWriteItem, best of ${RAW_CONCURRENCIES.join('/')} calls at once (engine limit)`, records: records.length, seconds: rawSeconds, ratioToRaw: 1, staleOrMissing: null });
@@ -202,13 +155,21 @@ async function memoryScenario(engine: DynamoDbLocal): Promise<void> {
   writeFileSync('bench/memory.json', `${JSON.stringify(result, null, 2)}\n`);
 }
 
+/** The backfill benchmark runs in a process of its own, with its own engines; its last line is its result. */
+function backfillScenario(): Record<string, unknown> {
+  const output = execFileSync(process.execPath, ['--import', 'tsx', 'bench/backfill.ts'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as { backfillItemsPerSec: number; rawItemsPerSec: number; ratio: number; items: number };
+  console.log(`backfill of ${result.items} items: ${result.backfillItemsPerSec} items/s against the raw limit of ${result.rawItemsPerSec} items/s (${result.ratio.toFixed(2)}x)`);
+  return result;
+}
+
 async function main(): Promise<void> {
   const first = await startDynamoDbLocal();
   const engines = [first, ...(await Promise.all([startDynamoDbLocal(), startDynamoDbLocal()]))];
   try {
     // Warm the JIT of both this process and the engines before anything is measured.
     const warmUp = syntheticRecords({ records: 3_000, keys: 3_000, deleteShare: 0, seed: 99 }).records;
-    for (const engine of engines) await rawBatchWrites(engine, await freshTable(engine, 'warm'), warmUp, 8);
+    for (const engine of engines) await rawBatchWrites(clientFor(engine), await freshTable(engine, 'warm'), writesOf(warmUp), 8);
     const warmTables = await Promise.all(engines.map((engine) => freshTable(engine, 'warm')));
     await replicate(
       await loadBundle(Object.fromEntries(engines.map((engine, i) => [`w${i}`, { region: 'eu-west-1', table_name: warmTables[i] ?? '', endpoint: engine.endpoint }]))),
@@ -225,7 +186,8 @@ async function main(): Promise<void> {
   for (const row of rows) {
     console.log(`| ${row.scenario} | ${row.approach} | ${row.recordsPerSec} | ${row.ratioToRaw === null ? 'n/a' : `${row.ratioToRaw.toFixed(2)}x`} | ${row.staleOrMissing ?? '-'} |`);
   }
-  writeFileSync('bench/results.json', `${JSON.stringify({ records: RECORDS, batchSize: BATCH_SIZE, rows }, null, 2)}\n`);
+  const backfill = backfillScenario();
+  writeFileSync('bench/results.json', `${JSON.stringify({ records: RECORDS, batchSize: BATCH_SIZE, rows, backfill }, null, 2)}\n`);
 }
 
 await main();
