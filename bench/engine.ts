@@ -1,5 +1,6 @@
 /** What both benchmarks need of a DynamoDB Local engine: clients, fresh tables, and the raw BatchWriteItem limit. */
-import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, CreateTableCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { createDynamoDBClient } from '../handler/clients';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
 
 export const BENCH_CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
@@ -7,8 +8,9 @@ export const BENCH_CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench
 /** The raw limit is the best of these concurrencies, so the baseline is the engine's, not a poor client's. */
 export const RAW_CONCURRENCIES = [8, 16, 32] as const;
 
+/** A client as lean as the replicator's (no logger middleware), so the raw baseline is the engine's limit. */
 export function clientFor(engine: DynamoDbLocal): DynamoDBClient {
-  return new DynamoDBClient({ region: 'eu-west-1', endpoint: engine.endpoint, credentials: BENCH_CREDENTIALS });
+  return createDynamoDBClient({ region: 'eu-west-1', endpoint: engine.endpoint, credentials: BENCH_CREDENTIALS, maxAttempts: 3 });
 }
 
 let tables = 0;

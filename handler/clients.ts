@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { assumeRoleCredentials, sessionNameFor } from './assume-role';
@@ -24,6 +24,17 @@ function requestHandler(): { httpAgent: HttpAgent; httpsAgent: HttpsAgent; conne
   };
 }
 
+/**
+ * A DynamoDB client for the replicator's hot path. Retries are the replicator's own (one attempt per SDK call). The
+ * SDK's logger middleware is removed: with no logger configured it still builds a redacted copy of every request
+ * for a log line nobody writes, about a tenth of the function's CPU when writing large batches.
+ */
+export function createDynamoDBClient(config: DynamoDBClientConfig): DynamoDBClient {
+  const client = new DynamoDBClient({ maxAttempts: 1, requestHandler: requestHandler(), ...config });
+  client.middlewareStack.remove('loggerMiddleware');
+  return client;
+}
+
 /** The default provider: real SDK clients, retries left to the replicator (one attempt per SDK call). */
 export function createClientProvider(): ClientProvider {
   const clients = new Map<string, DynamoDBClient>();
@@ -47,10 +58,8 @@ export function createClientProvider(): ClientProvider {
                 sessionName: sessionNameFor(slave.name),
                 ...(slave.externalId === undefined ? {} : { externalId: slave.externalId }),
               });
-        return new DynamoDBClient({
+        return createDynamoDBClient({
           region: slave.region,
-          maxAttempts: 1,
-          requestHandler: requestHandler(),
           ...(slave.endpoint === undefined ? {} : { endpoint: slave.endpoint }),
           ...(credentials === undefined ? {} : { credentials }),
         });
@@ -58,7 +67,7 @@ export function createClientProvider(): ClientProvider {
     forMaster: (region, endpoint) =>
       cached(
         JSON.stringify(['master', region, endpoint ?? '']),
-        () => new DynamoDBClient({ region, maxAttempts: 1, requestHandler: requestHandler(), ...(endpoint === undefined ? {} : { endpoint }) }),
+        () => createDynamoDBClient({ region, ...(endpoint === undefined ? {} : { endpoint }) }),
       ),
   };
 }
