@@ -1,16 +1,5 @@
+import { seededRandom } from '../test/support/workload';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-
-/** A seeded generator, so every run replays the same workload. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface WorkloadShape {
   readonly records: number;

@@ -9,6 +9,7 @@
  */
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { seededRandom } from './workload';
 
 /** The faults the proxy can inject. */
 export const FaultKind = {
@@ -85,18 +86,6 @@ export interface FaultProxy {
 
 const BATCH_WRITE_TARGET = 'DynamoDB_20120810.BatchWriteItem';
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';
-
-/** mulberry32: small, fast, and the same sequence for the same seed on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function readBody(stream: IncomingMessage): Promise<Buffer> {
   return new Promise((done, fail) => {
