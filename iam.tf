@@ -39,13 +39,13 @@ resource "aws_iam_role_policy" "lambda" {
           Sid      = "ReportFailedRecords"
           Effect   = "Allow"
           Action   = "sqs:SendMessage"
-          Resource = aws_sqs_queue.failures.arn
+          Resource = local.failure_queue_arn
         },
         {
           Sid      = "WriteOwnLogs"
           Effect   = "Allow"
           Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-          Resource = "${aws_cloudwatch_log_group.lambda.arn}:*"
+          Resource = "${local.log_group_arn}:*"
         },
       ],
       local.reads_master ? [

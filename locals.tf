@@ -22,15 +22,19 @@ locals {
     key => "arn:${local.partition}:dynamodb:${slave.region}:${local.account_id}:table/${slave.table_name}"
   }
 
-  same_account_slaves  = { for key, slave in var.slaves : key => slave if slave.role_arn == null }
-  cross_account_slaves = { for key, slave in var.slaves : key => slave if slave.role_arn != null }
-  created_slaves       = { for key, slave in var.slaves : key => slave if slave.create_table }
+  same_account_slaves = { for key, slave in var.slaves : key => slave if slave.role_arn == null }
+  created_slaves      = { for key, slave in var.slaves : key => slave if slave.create_table }
 
   # A same-account slave at the master's own region and name is the master.
   slaves_equal_to_master = [
     for key, slave in local.same_account_slaves : key
     if slave.region == local.region && slave.table_name == var.master_table_name
   ]
+
+  # Named rather than read from the resources, so that the function's policy
+  # is known, and reviewable, at plan time.
+  failure_queue_arn = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${var.name}-failures"
+  log_group_arn     = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${var.name}"
 
   bundle_path = "${path.module}/dist/lambda/index.mjs"
 }

@@ -13,6 +13,8 @@ data "archive_file" "lambda" {
 }
 
 resource "aws_cloudwatch_log_group" "lambda" {
+  # checkov:skip=CKV_AWS_338:The logs are operational (per-batch errors, not an audit trail); retention is the log_retention_in_days input, 30 days by default.
+  # checkov:skip=CKV_AWS_158:A customer managed key is the caller's choice (log_kms_key_arn); by default CloudWatch Logs encrypts with its own key.
   region = var.region
 
   name              = "/aws/lambda/${var.name}"

@@ -88,7 +88,8 @@ variable "slaves" {
   }
 
   validation {
-    condition     = alltrue([for s in values(var.slaves) : s.external_id == null || can(regex("^[A-Za-z0-9+=,.@:/_-]{2,1224}$", s.external_id))])
+    # RE2 caps a repetition at 1000, hence the length test apart.
+    condition     = alltrue([for s in values(var.slaves) : s.external_id == null || (can(regex("^[A-Za-z0-9+=,.@:/_-]+$", s.external_id)) && try(length(s.external_id) >= 2 && length(s.external_id) <= 1224, false))])
     error_message = "Each slave's external_id must be 2 to 1224 characters among letters, digits and +=,.@:/_-."
   }
 

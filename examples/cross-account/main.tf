@@ -24,8 +24,9 @@ data "aws_dynamodb_table" "master" {
 }
 
 locals {
-  # Both roles are named, not read from the resources, so that the trust goes
-  # both ways without a cycle: the replicator's role trusts nothing it creates.
+  # The writer's trust names the replicator's role and the replicator's policy
+  # names the writer's role: both ARNs are built from names, not read from the
+  # other side's outputs, which would form a cycle.
   replicator_role_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.master.account_id}:role/${var.name}"
 }
 

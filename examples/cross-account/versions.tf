@@ -6,9 +6,5 @@ terraform {
       source  = "hashicorp/aws"
       version = "~> 6.47"
     }
-    archive = {
-      source  = "hashicorp/archive"
-      version = ">= 1.3.0, < 3.0.0"
-    }
   }
 }

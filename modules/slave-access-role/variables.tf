@@ -24,7 +24,8 @@ variable "external_id" {
   default     = null
 
   validation {
-    condition     = var.external_id == null || can(regex("^[A-Za-z0-9+=,.@:/_-]{2,1224}$", var.external_id))
+    # RE2 caps a repetition at 1000, hence the length test apart.
+    condition     = var.external_id == null || (can(regex("^[A-Za-z0-9+=,.@:/_-]+$", var.external_id)) && try(length(var.external_id) >= 2 && length(var.external_id) <= 1224, false))
     error_message = "external_id must be 2 to 1224 characters among letters, digits and +=,.@:/_-."
   }
 }

@@ -16,14 +16,14 @@ set -euo pipefail
 # ---- Pinned versions: change them here only. --------------------------------
 # hashicorp/aws v6 tags are not Go versions (module path has no /v6), so the
 # provider is built from a commit on main the Go proxy serves. That commit is
-# 5f2286d6d836 (2026-06-02 19:01:31 UTC), whose CHANGELOG heads "6.48.0
+# 5f2286d6d836 (2026-06-02), whose CHANGELOG heads "6.48.0
 # (Unreleased)": 6.47.0 plus main-branch commits. It is labelled 6.47.0 because
 # a prerelease label would not satisfy ">= 6.0" constraints.
 AWS_PROVIDER_VERSION=6.47.0
 AWS_PROVIDER_MODULE=github.com/hashicorp/terraform-provider-aws
 AWS_PROVIDER_GO_VERSION=v1.60.1-0.20260602190131-5f2286d6d836
 # The newest archive provider the Go proxy serves: v2 tags are not Go versions
-# either, and no v2 commit is served. 1.3.0 lacks output_file_mode.
+# either, and no v2 commit was found on it. 1.3.0 lacks output_file_mode.
 ARCHIVE_PROVIDER_VERSION=1.3.0
 ARCHIVE_PROVIDER_MODULE=github.com/terraform-providers/terraform-provider-archive
 ARCHIVE_PROVIDER_GO_VERSION=v1.3.0
@@ -56,13 +56,15 @@ logs="$root/logs"
 results="$root/results"
 providers="$root/providers"
 mkdir -p "$bin" "$stamps" "$logs" "$results" "$providers"
+# Test packages may call this at the same time: the second waits for the first.
+exec 9>"$root/.lock"
+flock 9
 rm -f "$results"/*
 
 # The builds must use the Go on PATH: a go.mod asking for a newer toolchain
 # should fail here rather than fetch one.
 export GOTOOLCHAIN=local
 export GOFLAGS="-trimpath -buildvcs=false"
-export CGO_ENABLED=0
 
 die() { echo "ensure.sh: $*" >&2; exit 1; }
 
@@ -119,14 +121,17 @@ go_build_module() { # <module> <version> <pkg> <out> <ldflags> [go build flags..
 }
 
 # ---- Terraform CLI --------------------------------------------------------------
-terraform_binary=""
-if [[ $force_tofu -eq 0 ]] && command -v terraform >/dev/null 2>&1; then
+# Looked up without our own bin directory, so that a tofu built here earlier
+# (on PATH once env.sh is sourced) is still checked against its pin.
+path_outside_cache=$(tr ':' '\n' <<<"$PATH" | grep -v -x -F "$bin" | paste -sd: -)
+need_tofu_build=0
+if [[ $force_tofu -eq 0 ]] && PATH=$path_outside_cache command -v terraform >/dev/null 2>&1; then
   terraform_binary=terraform
-elif [[ $force_tofu -eq 0 ]] && command -v tofu >/dev/null 2>&1; then
+elif [[ $force_tofu -eq 0 ]] && PATH=$path_outside_cache command -v tofu >/dev/null 2>&1; then
   terraform_binary=tofu
 else
   terraform_binary=tofu
-  build_tofu=1
+  need_tofu_build=1
 fi
 
 # ---- Providers: from the registry if it answers, else a local mirror -----------
@@ -188,7 +193,7 @@ install_moto() {
 need_go=0
 [[ $provider_mode == mirror ]] && ! is_current aws-provider "$AWS_PROVIDER_GO_VERSION" "$aws_bin" && need_go=1
 [[ $provider_mode == mirror ]] && ! is_current archive-provider "$ARCHIVE_PROVIDER_GO_VERSION" "$archive_bin" && need_go=1
-[[ ${build_tofu:-0} -eq 1 ]] && ! is_current tofu "$OPENTOFU_VERSION" "$bin/tofu" && need_go=1
+[[ $need_tofu_build -eq 1 ]] && ! is_current tofu "$OPENTOFU_VERSION" "$bin/tofu" && need_go=1
 ! is_current tflint "$TFLINT_VERSION" "$bin/tflint" && need_go=1
 ! is_current terraform-docs "$TERRAFORM_DOCS_VERSION" "$bin/terraform-docs" && need_go=1
 if [[ $need_go -eq 1 ]]; then
@@ -228,19 +233,21 @@ lane_go() {
   else
     run_step terraform-docs "terraform-docs $TERRAFORM_DOCS_VERSION" "$TERRAFORM_DOCS_VERSION" build_terraform_docs
   fi
-  if [[ ${build_tofu:-0} -eq 0 ]]; then
-    echo "$terraform_binary: $(command -v "$terraform_binary") (on PATH)" >"$results/terraform"
+  if [[ $need_tofu_build -eq 0 ]]; then
+    echo "$terraform_binary: $(PATH=$path_outside_cache command -v "$terraform_binary") (on PATH)" >"$results/terraform"
   elif is_current tofu "$OPENTOFU_VERSION" "$bin/tofu"; then
-    cached terraform "opentofu $OPENTOFU_VERSION"
+    cached tofu "opentofu $OPENTOFU_VERSION"
   else
-    run_step terraform "opentofu $OPENTOFU_VERSION" "$OPENTOFU_VERSION" build_tofu
+    run_step tofu "opentofu $OPENTOFU_VERSION" "$OPENTOFU_VERSION" build_tofu
   fi
 }
 
 lane_python() {
-  if [[ $(python3 -c 'import sys; print(sys.version_info >= (3, 9))' 2>/dev/null) != True ]]; then
-    echo "checkov/moto: FAILED: python3 >= 3.9 with the venv module is needed" >"$results/python.failed"
-    return
+  if ! is_current checkov "$CHECKOV_VERSION" "$bin/checkov" || ! is_current moto "$MOTO_VERSION" "$bin/moto_server"; then
+    if [[ $(python3 -c 'import sys, venv; print(sys.version_info >= (3, 9))' 2>/dev/null) != True ]]; then
+      echo "checkov/moto: FAILED: python3 >= 3.9 with the venv module is needed on PATH" >"$results/python.failed"
+      return
+    fi
   fi
   if is_current checkov "$CHECKOV_VERSION" "$bin/checkov"; then
     cached checkov "checkov $CHECKOV_VERSION"
@@ -260,7 +267,7 @@ lane_python & python_pid=$!
 wait "$aws_pid" "$go_pid" "$python_pid"
 
 # ---- Report ------------------------------------------------------------------------
-for tool in terraform aws-provider archive-provider tflint terraform-docs checkov moto python; do
+for tool in terraform tofu aws-provider archive-provider tflint terraform-docs checkov moto python; do
   for f in "$results/$tool" "$results/$tool.failed"; do
     [[ -f "$f" ]] || continue
     line=$(head -n 1 "$f")

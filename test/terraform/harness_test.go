@@ -1,0 +1,359 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/gruntwork-io/terratest/modules/files"
+	"github.com/gruntwork-io/terratest/modules/logger"
+	"github.com/gruntwork-io/terratest/modules/random"
+	"github.com/gruntwork-io/terratest/modules/terraform"
+	tt "github.com/gruntwork-io/terratest/modules/testing"
+	tfjson "github.com/hashicorp/terraform-json"
+	"github.com/stretchr/testify/require"
+)
+
+// repoRoot is the module under test: two levels above this package.
+var repoRoot = func() string {
+	abs, err := filepath.Abs("../..")
+	if err != nil {
+		panic(err)
+	}
+	return abs
+}()
+
+// copyRoot copies what a root of this repository needs (the module's files,
+// its sub-modules, the examples, the committed bundle and the test fixtures)
+// to a temp dir, so that parallel tests never share a .terraform dir or a
+// state, and returns the path of dir inside the copy.
+func copyRoot(t *testing.T, dir string) string {
+	t.Helper()
+	keep := []string{"modules", "examples", "dist/lambda", "test/terraform/fixtures"}
+	copied, err := files.CopyFolderToTemp(repoRoot, "dynamo-replicator-", func(path string) bool {
+		rel, err := filepath.Rel(repoRoot, path)
+		if err != nil || files.PathContainsHiddenFileOrFolder(rel) || files.PathContainsTerraformState(rel) {
+			return false
+		}
+		if !strings.Contains(rel, "/") && strings.HasSuffix(rel, ".tf") {
+			return true
+		}
+		for _, k := range keep {
+			// An ancestor of a kept dir, the kept dir, or something inside it.
+			if strings.HasPrefix(k, rel+"/") || rel == k || strings.HasPrefix(rel, k+"/") {
+				return true
+			}
+		}
+		return false
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(filepath.Dir(copied)) })
+	return filepath.Join(copied, dir)
+}
+
+// pointAtMoto writes an override file into a root so that each of its AWS
+// provider configurations (the default one and the given aliases) talks to
+// moto with fake credentials. The example's own files are left as they are.
+func pointAtMoto(t *testing.T, rootDir string, aliases ...string) {
+	t.Helper()
+	services := []string{"dynamodb", "iam", "kms", "lambda", "logs", "sns", "sqs", "sts"}
+	var endpoints strings.Builder
+	for _, s := range services {
+		fmt.Fprintf(&endpoints, "    %s = %q\n", s, motoEndpoint)
+	}
+	fmt.Fprintf(&endpoints, "    cloudwatch = %q\n", cloudWatchEndpoint)
+	block := func(alias string) string {
+		aliasLine := ""
+		if alias != "" {
+			aliasLine = fmt.Sprintf("  alias = %q\n", alias)
+		}
+		return fmt.Sprintf(`provider "aws" {
+%s  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  endpoints {
+%s  }
+}
+`, aliasLine, endpoints.String())
+	}
+	var body strings.Builder
+	body.WriteString("# Written by the terratest harness: every AWS call goes to moto.\n")
+	body.WriteString(block(""))
+	for _, a := range aliases {
+		body.WriteString(block(a))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(rootDir, "moto_override.tf"), []byte(body.String()), 0o644))
+}
+
+// bufferLogger keeps a test's Terraform output and prints it only if the
+// test fails: a passing run stays readable.
+type bufferLogger struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *bufferLogger) Logf(_ tt.TestingT, format string, args ...interface{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(&l.buf, format+"\n", args...)
+}
+
+func newLogger(t *testing.T) *logger.Logger {
+	l := &bufferLogger{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			t.Log("terraform output:\n" + l.buf.String())
+		}
+	})
+	return logger.New(l)
+}
+
+func terraformBinary() string {
+	if b := os.Getenv("TERRAFORM_BINARY"); b != "" {
+		return b
+	}
+	return "terraform"
+}
+
+func options(t *testing.T, dir string, vars map[string]interface{}) *terraform.Options {
+	return &terraform.Options{
+		TerraformBinary: terraformBinary(),
+		TerraformDir:    dir,
+		Vars:            vars,
+		NoColor:         true,
+		Logger:          newLogger(t),
+		EnvVars: map[string]string{
+			"AWS_EC2_METADATA_DISABLED": "true",
+			"TF_IN_AUTOMATION":          "1",
+		},
+	}
+}
+
+// initMu serialises `terraform init`: parallel inits that fill one plugin
+// cache (TF_PLUGIN_CACHE_DIR) race on its directories.
+var initMu sync.Mutex
+
+func initRoot(t *testing.T, opts *terraform.Options) {
+	t.Helper()
+	initMu.Lock()
+	defer initMu.Unlock()
+	terraform.Init(t, opts)
+}
+
+// uniqueName gives each test its own names in the shared moto.
+func uniqueName(prefix string) string {
+	return prefix + "-" + strings.ToLower(random.UniqueId())
+}
+
+func awsConfig(t *testing.T, region string) aws.Config {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithRegion(region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+		config.WithBaseEndpoint(motoEndpoint),
+	)
+	require.NoError(t, err)
+	return cfg
+}
+
+// assumedConfig acts in the account of roleArn, as moto does for the
+// credentials AssumeRole returns.
+func assumedConfig(t *testing.T, region, roleArn string) aws.Config {
+	t.Helper()
+	cfg := awsConfig(t, region)
+	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), roleArn))
+	return cfg
+}
+
+func accountID(t *testing.T, cfg aws.Config) string {
+	t.Helper()
+	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	require.NoError(t, err)
+	return aws.ToString(out.Account)
+}
+
+// createMaster makes the master table the examples expect to exist: a
+// partition key, a sort key and, unless viewType is empty, a stream.
+func createMaster(t *testing.T, region, name string, viewType ddbtypes.StreamViewType) *ddbtypes.TableDescription {
+	t.Helper()
+	input := &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+			{AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeN},
+		},
+		KeySchema: []ddbtypes.KeySchemaElement{
+			{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash},
+			{AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange},
+		},
+	}
+	if viewType != "" {
+		input.StreamSpecification = &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: viewType}
+	}
+	client := dynamodb.NewFromConfig(awsConfig(t, region))
+	out, err := client.CreateTable(context.Background(), input)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
+	return out.TableDescription
+}
+
+// Plan helpers.
+
+func managed(plan *terraform.PlanStruct, resourceType string) map[string]*tfjson.StateResource {
+	out := map[string]*tfjson.StateResource{}
+	for addr, r := range plan.ResourcePlannedValuesMap {
+		if r.Mode == tfjson.ManagedResourceMode && r.Type == resourceType {
+			out[addr] = r
+		}
+	}
+	return out
+}
+
+func only(t *testing.T, plan *terraform.PlanStruct, resourceType string) *tfjson.StateResource {
+	t.Helper()
+	rs := managed(plan, resourceType)
+	require.Len(t, rs, 1, "planned %s", resourceType)
+	for _, r := range rs {
+		return r
+	}
+	return nil
+}
+
+type policyStatement struct {
+	Sid      string
+	Effect   string
+	Action   stringOrList
+	Resource stringOrList
+}
+
+type policyDocument struct {
+	Statement []policyStatement
+}
+
+// stringOrList reads IAM's "a string or a list of strings".
+type stringOrList []string
+
+func (s *stringOrList) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*s = []string{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*s = many
+	return nil
+}
+
+// plannedPolicy reads the policy of a planned role policy, which the module
+// keeps known at plan time so that a reviewer sees every grant.
+func plannedPolicy(t *testing.T, addr string, r *tfjson.StateResource) policyDocument {
+	t.Helper()
+	raw, known := r.AttributeValues["policy"].(string)
+	require.True(t, known, "%s: policy unknown at plan time", addr)
+	return parsePolicy(t, raw)
+}
+
+func parsePolicy(t *testing.T, raw string) policyDocument {
+	t.Helper()
+	var doc policyDocument
+	require.NoError(t, json.Unmarshal([]byte(raw), &doc), raw)
+	return doc
+}
+
+// slavePolicies returns the statements of the per-slave role policies by the
+// slave's key.
+func slavePolicies(t *testing.T, plan *terraform.PlanStruct, module string) map[string][]policyStatement {
+	t.Helper()
+	out := map[string][]policyStatement{}
+	prefix := module + `.aws_iam_role_policy.slave["`
+	for addr, r := range managed(plan, "aws_iam_role_policy") {
+		if !strings.HasPrefix(addr, prefix) {
+			continue
+		}
+		key := strings.TrimSuffix(strings.TrimPrefix(addr, prefix), `"]`)
+		out[key] = plannedPolicy(t, addr, r).Statement
+	}
+	return out
+}
+
+// requireNoWildcardResource fails on any statement of the module's role
+// policies whose resource holds a wildcard, except the one ListStreams
+// statement (ListStreams has no resource-level permissions) and the streams of
+// the function's own log group.
+func requireNoWildcardResource(t *testing.T, plan *terraform.PlanStruct, module string) {
+	t.Helper()
+	for addr, r := range managed(plan, "aws_iam_role_policy") {
+		if !strings.HasPrefix(addr, module+".aws_iam_role_policy.") {
+			continue
+		}
+		for _, st := range plannedPolicy(t, addr, r).Statement {
+			for _, res := range st.Resource {
+				if !strings.Contains(res, "*") {
+					continue
+				}
+				if res == "*" && len(st.Action) == 1 && st.Action[0] == "dynamodb:ListStreams" {
+					continue
+				}
+				// A log group's streams: "<log group arn>:*".
+				if strings.HasPrefix(res, "arn:") && strings.HasSuffix(res, ":*") && strings.Contains(res, ":log-group:") {
+					continue
+				}
+				t.Errorf("%s: statement %q grants %v on wildcard resource %q", addr, st.Sid, st.Action, res)
+			}
+		}
+	}
+}
+
+type slaveEnv struct {
+	Region     string  `json:"region"`
+	TableName  string  `json:"table_name"`
+	RoleArn    *string `json:"role_arn"`
+	ExternalID *string `json:"external_id"`
+	Endpoint   *string `json:"endpoint"`
+}
+
+func decodeSlaves(t *testing.T, raw string) map[string]slaveEnv {
+	t.Helper()
+	var out map[string]slaveEnv
+	require.NoError(t, json.Unmarshal([]byte(raw), &out), raw)
+	return out
+}
+
+func functionEnv(t *testing.T, fn *tfjson.StateResource) map[string]string {
+	t.Helper()
+	envs := fn.AttributeValues["environment"].([]interface{})
+	require.Len(t, envs, 1)
+	vars := envs[0].(map[string]interface{})["variables"].(map[string]interface{})
+	out := map[string]string{}
+	for k, v := range vars {
+		out[k] = v.(string)
+	}
+	return out
+}
+
+func tableArn(partition, region, account, name string) string {
+	return fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", partition, region, account, name)
+}
