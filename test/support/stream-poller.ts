@@ -267,13 +267,7 @@ export class StreamPoller {
     const timeoutMs = options.timeoutMs ?? 60_000;
     const deadline = since + timeoutMs;
     // A shard list taken now, rather than at the next periodic refresh, saves up to a second.
-    try {
-      await this.#discover(false);
-      this.#startReadyShards();
-    } catch (error) {
-      this.#stats.readErrors += 1;
-      this.#options.onReadError?.(error, undefined);
-    }
+    await this.#refreshShards();
     for (;;) {
       if (this.#isCaughtUpSince(since)) return;
       if (this.#stopController.signal.aborted) throw new NotCaughtUpError('StreamPoller stopped before catching up');
@@ -298,17 +292,22 @@ export class StreamPoller {
     return true;
   }
 
+  /** Lists the shards again and starts reading those whose parents are done; a failure is counted, not thrown. */
+  async #refreshShards(): Promise<void> {
+    try {
+      await this.#discover(false);
+      this.#startReadyShards();
+    } catch (error) {
+      this.#stats.readErrors += 1;
+      this.#options.onReadError?.(error, undefined);
+    }
+  }
+
   async #discoverForever(): Promise<void> {
     while (!this.#stopController.signal.aborted) {
       await this.#sleep(this.#options.shardDiscoveryIntervalMs);
       if (this.#stopped()) break;
-      try {
-        await this.#discover(false);
-        this.#startReadyShards();
-      } catch (error) {
-        this.#stats.readErrors += 1;
-        this.#options.onReadError?.(error, undefined);
-      }
+      await this.#refreshShards();
     }
   }
 

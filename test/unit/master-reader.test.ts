@@ -89,4 +89,58 @@ describe('Function: readMasterItems', () => {
       `master table orders: could not read key {pk: "a"}: still unread when the invocation's time ran out (last error: ThrottlingException: ThrottlingException from the test); Lambda re-delivers it`,
     );
   });
+
+  it('names the table as told, for the command-line tool reading slaves', async () => {
+    // Prepare
+    ddb.on(BatchGetItemCommand).rejects(awsError('AccessDeniedException', 400, 'denied'));
+
+    // Act
+    const outcome = await readMasterItems(client, 'orders-eu', keysOf('a'), { concurrency: 1, deadline: deadlineIn(5_000), label: 'slave "eu" (table orders-eu in eu-west-1)' });
+
+    // Assess
+    expect(outcome.failed.get(id('a'))?.message).toBe('slave "eu" (table orders-eu in eu-west-1): could not read key {pk: "a"}: AccessDeniedException: denied');
+  });
+
+  it('reads nothing once the deadline has passed, and reports the keys for re-delivery', async () => {
+    // Act
+    const outcome = await readMasterItems(client, 'orders', keysOf('a', 'b'), { concurrency: 1, deadline: deadlineIn(-1) });
+
+    // Assess
+    expect(ddb.calls()).toHaveLength(0);
+    expect(outcome.failed.get(id('b'))?.message).toBe("master table orders: could not read key {pk: \"b\"}: still unread when the invocation's time ran out; Lambda re-delivers it");
+  });
+
+  it('starts no read after the deadline, even for keys already waiting for a place', async () => {
+    // Prepare
+    ddb.on(BatchGetItemCommand).callsFake(async (input: BatchGetItemCommandInput) => {
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      return { Responses: { orders: input.RequestItems?.orders?.Keys ?? [] } };
+    });
+    const deadline = new Deadline(Date.now() + 50, Date.now, Date.now() + 2_000);
+    deadlines.push(deadline);
+    const ids = Array.from({ length: 150 }, (_, i) => `k${i}`);
+
+    // Act
+    const outcome = await readMasterItems(client, 'orders', keysOf(...ids), { concurrency: 1, deadline });
+
+    // Assess: the first 100 keys were in flight at the deadline and were read; the other 50 never left.
+    expect(ddb.commandCalls(BatchGetItemCommand)).toHaveLength(1);
+    expect(outcome.items.size).toBe(100);
+    expect(outcome.failed.size).toBe(50);
+  });
+
+  it('cuts off a read still running when the invocation must end', async () => {
+    // Prepare
+    ddb.on(BatchGetItemCommand).callsFake(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      return {};
+    });
+
+    // Act
+    const outcome = await readMasterItems(client, 'orders', keysOf('a'), { concurrency: 1, deadline: deadlineIn(50) });
+
+    // Assess
+    expect(outcome.failed.get(id('a'))?.message).toContain('(last error: Error: the call was still running when the invocation had to end)');
+  });
 });
+
