@@ -43,6 +43,15 @@ for root in "${roots[@]}"; do
   (cd "$root" && "$tf" init -backend=false -input=false -no-color >/dev/null && "$tf" validate -no-color)
 done
 
+step "README usage example"
+# The first hcl block of the README is a complete root; validate it as written, with the module taken from here.
+readme_root=$(mktemp -d)
+trap 'rm -rf "$readme_root"' EXIT
+awk '/^```hcl$/ { inside = 1; next } /^```$/ { if (inside) exit } inside' README.md |
+  sed "s|source = \"github.com/<owner>/dynamo-replicator\"|source = \"$repo\"|" >"$readme_root/main.tf"
+grep -q "source = \"$repo\"" "$readme_root/main.tf" || { echo "README.md: the first hcl block is not the module usage example" >&2; exit 1; }
+(cd "$readme_root" && "$tf" init -backend=false -input=false -no-color >/dev/null && "$tf" validate -no-color)
+
 step "tflint"
 tflint --version
 # Root by root rather than --recursive, which would walk node_modules.

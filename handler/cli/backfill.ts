@@ -9,7 +9,7 @@ import { MasterTableError } from './errors';
 import type { BackfillOptions } from './options';
 import { Progress, type ProgressOutput } from './progress';
 import { TokenBucket } from './rate-limiter';
-import { scanSegment } from './scan';
+import { readAhead, scanSegment } from './scan';
 import { readTableFacts, type TableFacts } from './table-facts';
 import { connectMaster, connectSlaves } from './tables';
 
@@ -128,18 +128,20 @@ export async function runBackfill(options: BackfillOptions, dependencies: Backfi
     }
     if (checkpoint?.lastEvaluatedKey != null) segmentsResumed += 1;
     let copied = checkpoint?.itemsCopied ?? 0;
-    const pagesOf = scanSegment({
-      client: master.client,
-      tableName: master.tableName,
-      label: master.label,
-      segment,
-      totalSegments: options.segments,
-      // A strongly consistent read sees every change made before it, and every later change is in the stream.
-      consistentRead: true,
-      pageSize: limits.pageSize,
-      signal: stop.signal,
-      ...(checkpoint?.lastEvaluatedKey == null ? {} : { exclusiveStartKey: checkpoint.lastEvaluatedKey }),
-    });
+    const pagesOf = readAhead(
+      scanSegment({
+        client: master.client,
+        tableName: master.tableName,
+        label: master.label,
+        segment,
+        totalSegments: options.segments,
+        // A strongly consistent read sees every change made before it, and every later change is in the stream.
+        consistentRead: true,
+        pageSize: limits.pageSize,
+        signal: stop.signal,
+        ...(checkpoint?.lastEvaluatedKey == null ? {} : { exclusiveStartKey: checkpoint.lastEvaluatedKey }),
+      }),
+    );
     for await (const page of pagesOf) {
       await limits.items?.take(page.items.length);
       await limits.readUnits?.take(page.consumedCapacity);

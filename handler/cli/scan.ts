@@ -74,3 +74,23 @@ export async function* scanSegment(options: ScanSegmentOptions): AsyncGenerator<
 function isAborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;
 }
+
+/**
+ * Yields what `source` yields, asking it for the next value as soon as the current one is handed out, so a Scan page
+ * is read while the caller writes the one before it.
+ */
+export async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
+  let next = source.next();
+  try {
+    for (;;) {
+      const result = await next;
+      if (result.done === true) return;
+      next = source.next();
+      // A read that fails while the caller stops early is not waited for; its error must not go unhandled.
+      next.catch(() => undefined);
+      yield result.value;
+    }
+  } finally {
+    await source.return(undefined);
+  }
+}

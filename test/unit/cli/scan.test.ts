@@ -1,7 +1,7 @@
 import { DescribeTableCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { scanSegment, type ScanPage } from '../../../handler/cli/scan';
+import { readAhead, scanSegment, type ScanPage } from '../../../handler/cli/scan';
 import { readTableFacts } from '../../../handler/cli/table-facts';
 import { awsError, FAST_BACKOFF } from '../helpers/writes';
 
@@ -90,5 +90,33 @@ describe('Function: readTableFacts', () => {
 
     // Act & Assess
     await expect(readTableFacts(client, 'orders', 'master table orders')).rejects.toThrow('master table orders: DescribeTable returned no table');
+  });
+});
+
+describe('Function: readAhead', () => {
+  it('asks for the next value while the caller still works on the current one, and closes the source when the caller stops', async () => {
+    // Prepare
+    const events: string[] = [];
+    async function* source(): AsyncGenerator<number> {
+      try {
+        for (let page = 1; page <= 3; page += 1) {
+          await Promise.resolve();
+          events.push(`read ${page}`);
+          yield page;
+        }
+      } finally {
+        events.push('closed');
+      }
+    }
+
+    // Act
+    for await (const page of readAhead(source())) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      events.push(`wrote ${page}`);
+      if (page === 2) break;
+    }
+
+    // Assess
+    expect(events).toEqual(['read 1', 'read 2', 'wrote 1', 'read 3', 'wrote 2', 'closed']);
   });
 });
