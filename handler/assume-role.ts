@@ -1,4 +1,5 @@
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { describeError } from './errors';
 
 /** Temporary credentials as the SDK clients take them. */
 export interface TemporaryCredentials {
@@ -45,7 +46,7 @@ export function assumeRoleCredentials(options: AssumeRoleOptions): () => Promise
         }),
       );
     } catch (error) {
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      const reason = describeError(error);
       throw new Error(`could not assume role ${options.roleArn}: ${reason}; check the role's trust policy names this function's role${options.externalId === undefined ? '' : ' and the external id'}`, { cause: error });
     }
     const credentials = response.Credentials;

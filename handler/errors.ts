@@ -61,3 +61,8 @@ export class ReplicationIncompleteError extends ReplicatorError {
     super(message);
   }
 }
+
+/** An error as one line for a message: `ThrottlingException: Rate exceeded`. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

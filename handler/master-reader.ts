@@ -1,7 +1,7 @@
 import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeKey, keyIdentity } from './attribute-value';
 import { Semaphore } from './concurrency';
-import { MasterReadError } from './errors';
+import { describeError, MasterReadError } from './errors';
 import { backoffDelay, classifyFailure, DEFAULT_BACKOFF, sleep, type BackoffPolicy, type Deadline } from './retry';
 import type { AttributeMap } from './types';
 
@@ -78,7 +78,7 @@ export async function readMasterItems(
       });
       reason = unprocessed === 'out-of-time' ? 'none' : `${unprocessed.length} of ${ids.length} keys returned unprocessed`;
     } catch (error) {
-      reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      reason = describeError(error);
       if (deadline.abortSignal.aborted) {
         outOfTime(ids, lastError ?? reason);
         return;

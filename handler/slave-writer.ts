@@ -1,7 +1,7 @@
 import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest as SdkWriteRequest } from '@aws-sdk/client-dynamodb';
 import { describeKey, keyIdentity } from './attribute-value';
 import { Semaphore } from './concurrency';
-import { SlaveWriteError } from './errors';
+import { describeError, SlaveWriteError } from './errors';
 import { backoffDelay, classifyFailure, DEFAULT_BACKOFF, sleep, type BackoffPolicy, type Deadline } from './retry';
 import type { FailedWrite, WriteRequest } from './types';
 
@@ -153,11 +153,6 @@ function matchUnprocessed<W extends WriteRequest>(batch: readonly W[], returned:
 
 function whereTo(target: SlaveTarget): string {
   return `slave "${target.name}" (table ${target.tableName} in ${target.region})`;
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }
 
 function isValidationError(error: unknown): boolean {

@@ -2,6 +2,7 @@ import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { backoffDelay, classifyFailure, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from '../retry';
 import type { AttributeMap } from '../types';
 import { ScanError } from './errors';
+import { describeError } from '../errors';
 
 /** Retries of one Scan call before the run gives up: with the default backoff, about a minute of throttling. */
 export const SCAN_RETRIES = 25;
@@ -57,7 +58,7 @@ export async function* scanSegment(options: ScanSegmentOptions): AsyncGenerator<
         const response = await options.client.send(command);
         page = { items: response.Items ?? [], lastEvaluatedKey: response.LastEvaluatedKey, consumedCapacity: response.ConsumedCapacity?.CapacityUnits ?? 0 };
       } catch (error) {
-        const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        const reason = describeError(error);
         if (classifyFailure(error) === 'fatal') throw new ScanError(`${where}: Scan failed: ${reason}`, { cause: error });
         if (attempt >= SCAN_RETRIES) throw new ScanError(`${where}: Scan still failing after ${SCAN_RETRIES} retries: ${reason}`, { cause: error });
         await sleep(backoffDelay(attempt, backoff), options.signal);

@@ -1,5 +1,6 @@
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { MasterTableError } from './errors';
+import { describeError } from '../errors';
 
 /** What the tool needs to know of a table, from DescribeTable. */
 export interface TableFacts {
@@ -26,7 +27,7 @@ export async function readTableFacts(client: DynamoDBClient, tableName: string, 
   try {
     ({ Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName })));
   } catch (error) {
-    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const reason = describeError(error);
     throw new MasterTableError(`${label}: DescribeTable failed: ${reason}`, { cause: error });
   }
   if (table === undefined) throw new MasterTableError(`${label}: DescribeTable returned no table`);
