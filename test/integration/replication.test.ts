@@ -2,9 +2,10 @@
  * The committed bundle, fed from a real DynamoDB Local stream by an emulation of the event source mapping, keeps
  * every slave equal to the master: item by item, bit for bit.
  */
-import { DeleteItemCommand, DynamoDBClient, PutItemCommand, ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { compareTables } from '../support/compare-tables';
 import { startDynamoDbLocal, localClientConfig, type DynamoDbLocal } from '../support/dynamodb-local';
 import { FaultKind, startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { StreamPoller } from '../support/stream-poller';
@@ -68,26 +69,15 @@ async function replicate(streamArn: string, handler: BundleHandler, options: { b
   return poller;
 }
 
-async function scanAll(client: DynamoDBClient, table: string): Promise<Map<string, Record<string, AttributeValue>>> {
-  const items = new Map<string, Record<string, AttributeValue>>();
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
-    for (const item of page.Items ?? []) items.set(`${item.pk?.S ?? ''}|${item.sk?.N ?? ''}`, item);
-    start = page.LastEvaluatedKey;
-  } while (start !== undefined);
-  return items;
-}
-
-/** Every slave holds exactly the master's items, compared as the SDK reads them (binary as bytes). */
+/** Every slave holds exactly the master's items: none missing, none extra, none different (binary compared as bytes). */
 async function expectSlavesEqualMaster(masterTable: string, slaves: readonly { client: DynamoDBClient; table: string }[]): Promise<number> {
-  const expected = await scanAll(master, masterTable);
+  let masterItems = 0;
   for (const slave of slaves) {
-    const actual = await scanAll(slave.client, slave.table);
-    expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
-    for (const [key, item] of expected) expect(actual.get(key), `item ${key} of ${slave.table}`).toEqual(item);
+    const comparison = await compareTables({ master: { client: master, tableName: masterTable }, slave: { client: slave.client, tableName: slave.table } });
+    expect(comparison, `${slave.table} against ${masterTable}`).toMatchObject({ missing: 0, extra: 0, different: 0, identical: true });
+    masterItems = comparison.masterItems;
   }
-  return expected.size;
+  return masterItems;
 }
 
 const bytes = (...values: number[]): Uint8Array => new Uint8Array(values);
