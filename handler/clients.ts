@@ -2,6 +2,7 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { assumeRoleCredentials, sessionNameFor } from './assume-role';
+import { CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './timing';
 import type { SlaveConfig } from './types';
 
 /** Makes and keeps the DynamoDB clients of an invocation and the ones after it (warm starts reuse them). */
@@ -9,18 +10,22 @@ export interface ClientProvider {
   /** The client that writes a slave: one per region, endpoint and role, shared by slaves that have them in common. */
   forSlave(slave: SlaveConfig): DynamoDBClient;
   /**
-   * The client that reads the master in its region. Without an explicit endpoint (the function never has one), the
+   * The client of the master's region: it reads the master and reads and writes the state table. Without an explicit endpoint (the function never has one), the
    * SDK's AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL apply; the command-line tool passes one for local engines.
    */
   forMaster(region: string, endpoint?: string): DynamoDBClient;
 }
 
-/** Sockets are kept alive and plentiful: the writer runs many BatchWriteItem calls per slave at once. */
-function requestHandler(): { httpAgent: HttpAgent; httpsAgent: HttpsAgent; connectionTimeout: number } {
+/**
+ * Sockets are kept alive and plentiful: the writer runs many BatchWriteItem calls per slave at once. Every attempt is
+ * bounded: a connection that does not open, or a response that does not come, fails the attempt (see timing.ts).
+ */
+function requestHandler(): { httpAgent: HttpAgent; httpsAgent: HttpsAgent; connectionTimeout: number; requestTimeout: number } {
   return {
     httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 128 }),
     httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 128 }),
-    connectionTimeout: 5_000,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
   };
 }
 

@@ -2,7 +2,7 @@ import { ConfigurationError } from './errors';
 import type { ReplicatorConfig, SlaveConfig } from './types';
 
 const EXAMPLE = '{"eu":{"region":"eu-west-1","table_name":"orders-replica"}}';
-const SLAVE_FIELDS = ['region', 'table_name', 'role_arn', 'external_id', 'endpoint'] as const;
+const SLAVE_FIELDS = ['region', 'table_name', 'role_arn', 'external_id', 'endpoint', 'initial_copy'] as const;
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
@@ -15,6 +15,8 @@ export const DEFAULTS = {
   writeConcurrency: 8,
   deadlineMarginMs: 2_000,
   metricsNamespace: 'DynamoReplicator',
+  replicatorName: 'dynamo-replicator',
+  slaveBudgetMs: 5_000,
 } as const;
 
 /**
@@ -23,17 +25,47 @@ export const DEFAULTS = {
  * @throws ConfigurationError naming the variable or slave field, and saying what to write.
  */
 export function loadConfig(env: NodeJS.ProcessEnv): ReplicatorConfig {
+  const stateTable = env.REPLICATOR_STATE_TABLE;
+  if (stateTable === undefined || stateTable === '') {
+    throw new ConfigurationError('REPLICATOR_STATE_TABLE', 'is not set: name the state table where a slave that cannot take its writes has them parked (the module creates it as "<name>-state")');
+  }
+  if (!TABLE_NAME.test(stateTable)) {
+    throw new ConfigurationError('REPLICATOR_STATE_TABLE', `"${stateTable}" is not a DynamoDB table name: 3 to 255 letters, digits, "_", "-" or "."`);
+  }
+  const masterTable = env.REPLICATOR_MASTER_TABLE;
+  if (masterTable !== undefined && masterTable !== '' && !TABLE_NAME.test(masterTable)) {
+    throw new ConfigurationError('REPLICATOR_MASTER_TABLE', `"${masterTable}" is not a DynamoDB table name: 3 to 255 letters, digits, "_", "-" or "."`);
+  }
+  const masterRegion = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   return {
     slaves: parseSlaves(env.REPLICATOR_SLAVES),
     skipTtlDeletes: parseBoolean('REPLICATOR_SKIP_TTL_DELETES', env.REPLICATOR_SKIP_TTL_DELETES, false),
     writeConcurrency: parseInteger('REPLICATOR_WRITE_CONCURRENCY', env.REPLICATOR_WRITE_CONCURRENCY, DEFAULTS.writeConcurrency, 1, 64),
     deadlineMarginMs: parseInteger('REPLICATOR_DEADLINE_MARGIN_MS', env.REPLICATOR_DEADLINE_MARGIN_MS, DEFAULTS.deadlineMarginMs, 0, 60_000),
     metricsNamespace: parseNamespace(env.REPLICATOR_METRICS_NAMESPACE),
+    replicatorName: parseReplicatorName(env.REPLICATOR_NAME ?? env.AWS_LAMBDA_FUNCTION_NAME),
+    stateTable,
+    ...(masterTable === undefined || masterTable === '' ? {} : { masterTable }),
+    ...(masterRegion === undefined || masterRegion === '' ? {} : { masterRegion }),
+    slaveBudgetMs: parseInteger('REPLICATOR_SLAVE_BUDGET_MS', env.REPLICATOR_SLAVE_BUDGET_MS, DEFAULTS.slaveBudgetMs, 100, 600_000),
+  };
+}
+
+/** The settings of a replicator without a state table (library use): a change a slave did not take is re-delivered. */
+export function libraryConfig(slaves: readonly SlaveConfig[]): ReplicatorConfig {
+  return {
+    slaves,
+    skipTtlDeletes: false,
+    writeConcurrency: DEFAULTS.writeConcurrency,
+    deadlineMarginMs: DEFAULTS.deadlineMarginMs,
+    metricsNamespace: DEFAULTS.metricsNamespace,
+    replicatorName: DEFAULTS.replicatorName,
+    slaveBudgetMs: DEFAULTS.slaveBudgetMs,
   };
 }
 
 /**
- * Parses the `REPLICATOR_SLAVES` JSON: `{ "<name>": { region, table_name, role_arn?, external_id?, endpoint? } }`.
+ * Parses the `REPLICATOR_SLAVES` JSON: `{ "<name>": { region, table_name, role_arn?, external_id?, endpoint?, initial_copy? } }`.
  * A field set to `null` (as Terraform's `jsonencode` writes an unset optional) counts as absent.
  */
 export function parseSlaves(json: string | undefined, field = 'REPLICATOR_SLAVES'): SlaveConfig[] {
@@ -96,6 +128,10 @@ function parseSlave(field: string, name: string, value: unknown): SlaveConfig {
   if (endpoint !== undefined && !isHttpUrl(endpoint)) {
     throw new ConfigurationError(`${at}.endpoint`, `"${endpoint}" is not an http(s) URL: write one like "http://127.0.0.1:8000"`);
   }
+  const initialCopy = value.initial_copy;
+  if (initialCopy !== undefined && initialCopy !== null && typeof initialCopy !== 'boolean') {
+    throw new ConfigurationError(`${at}.initial_copy`, `must be true or false, not ${JSON.stringify(initialCopy)}`);
+  }
   return {
     name,
     region,
@@ -103,6 +139,7 @@ function parseSlave(field: string, name: string, value: unknown): SlaveConfig {
     ...(roleArn === undefined ? {} : { roleArn }),
     ...(externalId === undefined ? {} : { externalId }),
     ...(endpoint === undefined ? {} : { endpoint }),
+    ...(initialCopy === true ? { initialCopy } : {}),
   };
 }
 
@@ -162,6 +199,14 @@ function parseNamespace(raw: string | undefined): string {
   if (raw === undefined || raw === '') return DEFAULTS.metricsNamespace;
   if (!/^[\w./#:-]{1,255}$/.test(raw)) {
     throw new ConfigurationError('REPLICATOR_METRICS_NAMESPACE', `"${raw}" is not a CloudWatch namespace: letters, digits and . - _ / # : (1 to 255 characters)`);
+  }
+  return raw;
+}
+
+function parseReplicatorName(raw: string | undefined): string {
+  if (raw === undefined || raw === '') return DEFAULTS.replicatorName;
+  if (!/^[\w.-]{1,64}$/.test(raw)) {
+    throw new ConfigurationError('REPLICATOR_NAME', `"${raw}" must be 1 to 64 letters, digits, "_", "-" or "." (the module sets it to its name input)`);
   }
   return raw;
 }

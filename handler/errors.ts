@@ -44,6 +44,19 @@ export class SlaveWriteError extends ReplicatorError {
   }
 }
 
+/** A call was still failing, or had not been made, when its deadline came; `cause` is the last error. */
+export class OutOfTimeError extends ReplicatorError {
+  public override readonly name = 'OutOfTimeError';
+  public constructor(what: string, lastError: unknown) {
+    super(`${what}: not done before the deadline${lastError === undefined ? '' : ` (last error: ${describeError(lastError)})`}`, { cause: lastError });
+  }
+}
+
+/** The state table could not be read or written; the changes that depended on it are left for re-delivery. */
+export class StateTableError extends ReplicatorError {
+  public override readonly name = 'StateTableError';
+}
+
 /** A read of the master's current item failed (KEYS_ONLY and OLD_IMAGE streams). */
 export class MasterReadError extends ReplicatorError {
   public override readonly name = 'MasterReadError';

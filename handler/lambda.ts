@@ -1,25 +1,72 @@
+import { createClientProvider } from './clients';
 import { loadConfig } from './config';
-import { writeJsonLine } from './metrics';
+import { copySegment as runCopySegment, type CopySegmentResult } from './copy-segment';
+import { drainSlaves } from './drain';
+import { ConfigurationError } from './errors';
+import { stopOwnMapping } from './mapping-guard';
+import { invocationMetrics, writeJsonLine } from './metrics';
 import { Replicator } from './replicator';
-import type { InvocationContext, StreamBatchResponse } from './types';
+import type { InvocationContext, ReplicatorConfig, StreamBatchResponse } from './types';
 
-/**
- * The configuration is read once, when the function loads. When it is wrong, every invocation fails with the same
- * message, so the event source mapping consumes nothing until it is fixed.
- */
-const loaded = ((): { replicator: Replicator } | { error: Error } => {
+const clients = createClientProvider();
+
+/** The configuration is read once, when the function loads; the three entry points share it and the clients. */
+const loaded = ((): { config: ReplicatorConfig; replicator: Replicator } | { error: Error } => {
   try {
-    return { replicator: new Replicator({ config: loadConfig(process.env) }) };
+    const config = loadConfig(process.env);
+    return { config, replicator: new Replicator({ config, clients }) };
   } catch (error) {
-    const failure = error instanceof Error ? error : new Error(String(error));
-    writeJsonLine({ level: 'error', message: 'configuration rejected; every invocation will fail until it is fixed', error: failure.message });
-    return { error: failure };
+    return { error: error instanceof Error ? error : new Error(String(error)) };
   }
 })();
 
-/** The Lambda entry point for a DynamoDB stream event source mapping with `ReportBatchItemFailures`. */
+/**
+ * The Lambda entry point for a DynamoDB stream event source mapping with `ReportBatchItemFailures`. A configuration
+ * it rejects (at load, or on the first batch, such as a slave that is the master itself) disables the mapping that
+ * invoked it before the invocation fails, so that no record is consumed until the configuration is fixed.
+ */
 export async function handler(event: unknown, context: InvocationContext): Promise<StreamBatchResponse> {
-  if ('error' in loaded) throw loaded.error;
-  const { batchItemFailures } = await loaded.replicator.process(event, context);
-  return { batchItemFailures };
+  try {
+    if ('error' in loaded) throw loaded.error;
+    const { batchItemFailures } = await loaded.replicator.process(event, context);
+    return { batchItemFailures };
+  } catch (error) {
+    if (error instanceof ConfigurationError) await refuse(error, event, context);
+    throw error;
+  }
+}
+
+/** The scheduled drain: applies the slaves' parked changes and resolves with `{ pending: { <slave>: <left> } }`. */
+export async function drain(_event: unknown, context: InvocationContext): Promise<{ pending: Record<string, number> }> {
+  if ('error' in loaded) {
+    writeJsonLine({ level: 'error', message: 'configuration rejected; nothing drained', error: loaded.error.message });
+    throw loaded.error;
+  }
+  const { pending } = await drainSlaves({ config: loaded.config, clients, log: writeJsonLine }, context.getRemainingTimeInMillis());
+  return { pending };
+}
+
+/** One parallel-scan segment of a new slave's initial copy, as one iteration of the copy state machine runs it. */
+export async function copySegment(event: unknown, context: InvocationContext): Promise<CopySegmentResult> {
+  if ('error' in loaded) {
+    writeJsonLine({ level: 'error', message: 'configuration rejected; nothing copied', error: loaded.error.message });
+    throw loaded.error;
+  }
+  return runCopySegment(event, { config: loaded.config, clients, log: writeJsonLine }, context.getRemainingTimeInMillis());
+}
+
+async function refuse(error: ConfigurationError, event: unknown, context: InvocationContext): Promise<void> {
+  const stop = await stopOwnMapping(event, context);
+  writeJsonLine({
+    level: 'error',
+    message:
+      stop.disabled.length > 0
+        ? `configuration rejected; event source mapping ${stop.disabled.join(', ')} disabled so that no record is consumed: fix the configuration, then re-enable the mapping (terraform apply does)`
+        : `configuration rejected; the event source mapping could not be disabled (${stop.error ?? 'none found'}): every invocation fails until the configuration is fixed`,
+    error: error.message,
+    disabledMappings: stop.disabled,
+  });
+  const replicatorName = 'config' in loaded ? loaded.config.replicatorName : (process.env.REPLICATOR_NAME ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'dynamo-replicator');
+  const namespace = 'config' in loaded ? loaded.config.metricsNamespace : (process.env.REPLICATOR_METRICS_NAMESPACE ?? 'DynamoReplicator');
+  writeJsonLine(invocationMetrics(namespace, replicatorName, { ConfigurationErrors: 1 }, Date.now()));
 }

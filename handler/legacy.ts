@@ -1,5 +1,5 @@
 import { createClientProvider } from './clients';
-import { DEFAULTS, parseSlaves } from './config';
+import { libraryConfig, parseSlaves } from './config';
 import { ReplicationIncompleteError } from './errors';
 import { Replicator, type ReplicationResult } from './replicator';
 import type { InvocationContext } from './types';
@@ -32,13 +32,7 @@ export function createLegacyReplicator(options: LegacyOptions): LegacyReplicator
     ...(options.externalId === undefined ? {} : { external_id: options.externalId }),
   };
   const replicator = new Replicator({
-    config: {
-      slaves: parseSlaves(JSON.stringify({ default: slave }), 'options'),
-      skipTtlDeletes: false,
-      writeConcurrency: DEFAULTS.writeConcurrency,
-      deadlineMarginMs: 0,
-      metricsNamespace: DEFAULTS.metricsNamespace,
-    },
+    config: libraryConfig(parseSlaves(JSON.stringify({ default: slave }), 'options')),
     clients: createClientProvider(),
   });
   return {

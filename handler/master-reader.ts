@@ -2,7 +2,8 @@ import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamo
 import { describeKey, keyIdentity } from './attribute-value';
 import { Semaphore } from './concurrency';
 import { describeError, MasterReadError } from './errors';
-import { backoffDelay, classifyFailure, DEFAULT_BACKOFF, sleep, type BackoffPolicy, type Deadline } from './retry';
+import { backoffDelay, classifyFailure, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from './retry';
+import type { Deadline } from './timing';
 import type { AttributeMap } from './types';
 
 /** BatchGetItem takes at most 100 keys a call. */
@@ -50,7 +51,7 @@ export async function readMasterItems(
   };
 
   const outOfTime = (ids: readonly string[], lastError: string | undefined): void =>
-    fail(ids, `still unread when the invocation's time ran out${lastError === undefined ? '' : ` (last error: ${lastError})`}; Lambda re-delivers it`);
+    fail(ids, `still unread at its deadline${lastError === undefined ? '' : ` (last error: ${lastError})`}`);
 
   const read = async (ids: readonly string[], attempt: number, lastError?: string): Promise<void> => {
     if (deadline.isOver()) {
@@ -68,7 +69,7 @@ export async function readMasterItems(
             new BatchGetItemCommand({
               RequestItems: { [tableName]: { Keys: ids.map((id) => keys.get(id) ?? {}), ConsistentRead: true } },
             }),
-            { abortSignal: deadline.abortSignal },
+            { abortSignal: deadline.cutOff },
           ),
         );
         for (const item of response.Responses?.[tableName] ?? []) outcome.items.set(keyIdentity(item, keyNames), item);
@@ -79,7 +80,7 @@ export async function readMasterItems(
       reason = unprocessed === 'out-of-time' ? 'none' : `${unprocessed.length} of ${ids.length} keys returned unprocessed`;
     } catch (error) {
       reason = describeError(error);
-      if (deadline.abortSignal.aborted) {
+      if (deadline.cutOff.aborted) {
         outOfTime(ids, lastError ?? reason);
         return;
       }
@@ -99,7 +100,7 @@ export async function readMasterItems(
       outOfTime(unprocessed, reason);
       return;
     }
-    await sleep(delay, deadline.signal);
+    await sleep(delay, deadline.stopStarting);
     await read(unprocessed, attempt + 1, reason);
   };
 

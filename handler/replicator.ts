@@ -1,17 +1,15 @@
 import { compactChanges, lowestSequenceNumber } from './compaction';
 import { createClientProvider, type ClientProvider } from './clients';
-import { ConfigurationError } from './errors';
+import { ConfigurationError, describeError } from './errors';
+import { fanOut, type FanOutContext, type PendingWrite, type SlaveOutcome } from './fan-out';
 import { readMasterItems } from './master-reader';
-import { metricsDocument, writeJsonLine, type SlaveReport } from './metrics';
-import { Deadline, type BackoffPolicy } from './retry';
-import { writeToSlave } from './slave-writer';
-import { parseStreamBatch } from './stream-record';
+import { invocationMetrics, slaveMetrics, writeJsonLine, type SlaveReport } from './metrics';
+import type { BackoffPolicy } from './retry';
+import { StateStore, type SlaveState } from './state-store';
+import { parseStreamBatch, type ParsedBatch } from './stream-record';
+import { Deadline, DEFAULT_TIME_BUDGET_MS } from './timing';
 import type { InvocationContext, MasterTable, ReplicatorConfig, StreamBatchResponse, StreamChange, WriteRequest } from './types';
 
-/** Without a Lambda context (library use), an invocation may take this long. */
-export const DEFAULT_TIME_BUDGET_MS = 60_000;
-/** Kept after the last call is cut off, to log, emit metrics and answer before Lambda's timeout. */
-const FINAL_RESERVE_MS = 250;
 /** Failures listed per slave in the log line; the count is always complete. */
 const ERRORS_LOGGED_PER_SLAVE = 5;
 
@@ -33,8 +31,10 @@ export interface InvocationReport {
   /** Writes per slave after compaction: one per item changed in the batch. */
   readonly writes: number;
   readonly masterReads: number;
+  /** Records that cannot be applied at all, kept in the state table for `redrive`. */
+  readonly rejectedRecords: number;
   readonly slaves: Readonly<Record<string, SlaveReport>>;
-  /** The lowest sequence number not applied to every slave; Lambda re-delivers from there. */
+  /** The lowest sequence number neither applied nor parked for every slave; Lambda re-delivers from there. */
   readonly failedSequenceNumber: string | null;
   readonly errors: readonly string[];
   readonly durationMs: number;
@@ -44,13 +44,26 @@ export interface ReplicationResult extends StreamBatchResponse {
   readonly report: InvocationReport;
 }
 
+/** The writes of a batch once the master has been read where the stream carried no new image. */
+interface ResolvedWrites {
+  readonly writes: PendingWrite[];
+  /** Changes whose current item could not be read: their sequence numbers and why. */
+  readonly failed: { readonly sequenceNumber: string; readonly error: string }[];
+  readonly masterReads: number;
+}
+
 /**
- * Makes every slave equal to the master for the items of one stream batch.
+ * Makes every slave equal to the master for the items of one stream batch, each slave on its own.
  *
- * The path of a record: `parseStreamBatch` decodes it (binary to bytes, numbers kept as strings); `compactChanges`
- * keeps the last change of each item; items without a new image are read from the master (`readMasterItems`); every
- * slave then gets the same writes at once (`writeToSlave`, BatchWriteItem with backoff). What did not reach every
- * slave comes back as the lowest sequence number to re-deliver.
+ * The path of a record, stage by stage:
+ * 1. decode (`parseStreamBatch`): binary to bytes, numbers kept as strings; a record that cannot be applied at all is
+ *    set apart and kept whole in the state table;
+ * 2. compact (`compactChanges`): the last change of each item;
+ * 3. resolve (`resolveWrites`): items without a new image are read from the master;
+ * 4. fan out (`fanOut`, per slave at once): a live slave gets the writes with BatchWriteItem within its own budget,
+ *    and what it does not take in time is parked in the state table; a parked slave has every write parked, for the
+ *    drain to apply in order;
+ * 5. assess: what was neither written nor parked comes back as the lowest sequence number to re-deliver.
  */
 export class Replicator {
   private readonly clients: ClientProvider;
@@ -72,95 +85,41 @@ export class Replicator {
     const { config } = this.options;
     const batch = parseStreamBatch(event);
     if (batch.master !== undefined) this.rejectLoop(batch.master);
-
-    const changes = config.skipTtlDeletes ? batch.changes.filter((change) => !change.isTtlDelete) : batch.changes;
-    const latest = compactChanges(changes);
-    const end = started + (context?.getRemainingTimeInMillis() ?? DEFAULT_TIME_BUDGET_MS);
-    const deadline = new Deadline(end - config.deadlineMarginMs, this.now, end - Math.min(config.deadlineMarginMs, FINAL_RESERVE_MS));
-    const failedSequences: string[] = [];
-    const errors: string[] = [];
-    if (batch.invalid !== undefined) {
-      failedSequences.push(batch.invalid.sequenceNumber ?? '0');
-      errors.push(batch.invalid.message);
-    }
-
+    const deadline = Deadline.forInvocation(context?.getRemainingTimeInMillis() ?? DEFAULT_TIME_BUDGET_MS, config.deadlineMarginMs, this.now);
     try {
-      const toRead = latest.filter((change) => change.change.kind === 'read-master');
-      const currentItems = new Map<string, WriteRequest>();
-      if (toRead.length > 0 && batch.master !== undefined) {
-        const read = await readMasterItems(
-          this.clients.forMaster(batch.master.region),
-          batch.master.tableName,
-          new Map(toRead.map((change) => [change.keyId, change.key])),
-          { concurrency: config.writeConcurrency, deadline, ...this.retryOptions() },
-        );
-        for (const change of toRead) {
-          const error = read.failed.get(change.keyId);
-          const item = read.items.get(change.keyId);
-          if (error !== undefined || item === undefined) {
-            failedSequences.push(change.sequenceNumber);
-            errors.push(error?.message ?? `master table ${batch.master.tableName}: no answer for a key`);
-          } else {
-            currentItems.set(change.keyId, item === null ? deleteOf(change) : { kind: 'put', keyId: change.keyId, key: change.key, item });
-          }
-        }
+      const changes = config.skipTtlDeletes ? batch.changes.filter((change) => !change.isTtlDelete) : batch.changes;
+      const latest = compactChanges(changes);
+      const resolved = await this.resolveWrites(latest, batch, deadline);
+      const store = this.stateStore(batch.master);
+      const failed: string[] = resolved.failed.map(({ sequenceNumber }) => sequenceNumber);
+      const errors: string[] = [...resolved.failed.map(({ error }) => error), ...batch.readBack.map((error) => `${error.message}: read back from the master instead`)];
+
+      const rejected = await this.keepUnusable(batch, store, deadline);
+      failed.push(...rejected.failed);
+      errors.push(...rejected.errors);
+
+      let outcomes: SlaveOutcome[];
+      const states = await this.readStates(store, deadline);
+      if ('error' in states) {
+        // Without the slaves' modes no write may go out: a parked slave must not be written directly.
+        failed.push(...batch.changes.map((change) => change.sequenceNumber));
+        errors.push(states.error);
+        outcomes = [];
+      } else {
+        const fanOutContext: FanOutContext = { clients: this.clients, store, deadline, config, now: this.now, ...this.retryOptions() };
+        outcomes = await Promise.all(config.slaves.map((slave) => fanOut(slave, resolved.writes, states.states.get(slave.name), fanOutContext)));
       }
+      for (const outcome of outcomes) failed.push(...outcome.failed.map((pending) => pending.change.sequenceNumber));
 
-      const changeOf = new Map<string, StreamChange>();
-      const writes: WriteRequest[] = [];
-      for (const change of latest) {
-        const write = change.change.kind === 'read-master' ? currentItems.get(change.keyId) : writeOf(change);
-        if (write === undefined) continue;
-        changeOf.set(change.keyId, change);
-        writes.push(write);
-      }
-
-      const slaveReports: Record<string, SlaveReport> = {};
-      await Promise.all(
-        config.slaves.map(async (slave) => {
-          let oldestCreatedAt = Number.POSITIVE_INFINITY;
-          let lagMs: number | null = null;
-          const outcome = await writeToSlave(
-            { name: slave.name, tableName: slave.tableName, region: slave.region, client: this.clients.forSlave(slave) },
-            writes,
-            {
-              concurrency: config.writeConcurrency,
-              deadline,
-              ...this.retryOptions(),
-              onApplied: (applied) => {
-                const appliedAt = this.now();
-                for (const write of applied) {
-                  const createdAt = changeOf.get(write.keyId)?.createdAtMs ?? appliedAt;
-                  if (createdAt < oldestCreatedAt) {
-                    oldestCreatedAt = createdAt;
-                    lagMs = Math.max(0, appliedAt - createdAt);
-                  }
-                }
-              },
-            },
-          );
-          for (const { write } of outcome.failed) {
-            const change = changeOf.get(write.keyId);
-            if (change !== undefined) failedSequences.push(change.sequenceNumber);
-          }
-          slaveReports[slave.name] = {
-            written: outcome.written,
-            retries: outcome.retries,
-            failed: outcome.failed.length,
-            oldestChangeLagMs: lagMs,
-            errors: outcome.failed.slice(0, ERRORS_LOGGED_PER_SLAVE).map(({ error }) => error.message),
-          };
-        }),
-      );
-
-      const failedSequenceNumber = lowestSequenceNumber(failedSequences) ?? null;
+      const failedSequenceNumber = lowestSequenceNumber(failed) ?? null;
       const report: InvocationReport = {
         masterTable: batch.master?.tableName ?? null,
         records: batch.recordCount,
         skippedTtlDeletes: batch.changes.length - changes.length,
-        writes: writes.length,
-        masterReads: toRead.length,
-        slaves: slaveReports,
+        writes: resolved.writes.length,
+        masterReads: resolved.masterReads,
+        rejectedRecords: rejected.kept,
+        slaves: Object.fromEntries(outcomes.map((outcome) => [outcome.slave, reportOf(outcome)])),
         failedSequenceNumber,
         errors: errors.slice(0, ERRORS_LOGGED_PER_SLAVE),
         durationMs: this.now() - started,
@@ -170,6 +129,77 @@ export class Replicator {
     } finally {
       deadline.release();
     }
+  }
+
+  /** Stage 3: the write each change asks for, reading the master's current item where the record has no image. */
+  private async resolveWrites(latest: readonly StreamChange[], batch: ParsedBatch, deadline: Deadline): Promise<ResolvedWrites> {
+    const { config } = this.options;
+    const toRead = latest.filter((change) => change.change.kind === 'read-master');
+    const current = new Map<string, WriteRequest | null>();
+    const failed: { sequenceNumber: string; error: string }[] = [];
+    if (toRead.length > 0 && batch.master !== undefined) {
+      const read = await readMasterItems(this.clients.forMaster(batch.master.region), batch.master.tableName, new Map(toRead.map((change) => [change.keyId, change.key])), {
+        concurrency: config.writeConcurrency,
+        deadline,
+        ...this.retryOptions(),
+      });
+      // A key gone from the master was deleted, by a user or by TTL. With TTL deletes skipped, only a user REMOVE
+      // in the batch says it was a user's.
+      const removedByUser = new Set(batch.changes.filter((change) => change.change.kind === 'delete' && !change.isTtlDelete).map((change) => change.keyId));
+      for (const change of toRead) {
+        const error = read.failed.get(change.keyId);
+        const item = read.items.get(change.keyId);
+        if (error !== undefined || item === undefined) {
+          failed.push({ sequenceNumber: change.sequenceNumber, error: error?.message ?? `master table ${batch.master.tableName}: no answer for a key` });
+        } else if (item !== null) {
+          current.set(change.keyId, { kind: 'put', keyId: change.keyId, key: change.key, item });
+        } else if (!config.skipTtlDeletes || removedByUser.has(change.keyId)) {
+          current.set(change.keyId, { kind: 'delete', keyId: change.keyId, key: change.key });
+        } else {
+          current.set(change.keyId, null);
+        }
+      }
+    }
+    const writes: PendingWrite[] = [];
+    for (const change of latest) {
+      const write = change.change.kind === 'put' ? { kind: 'put' as const, keyId: change.keyId, key: change.key, item: change.change.item } : change.change.kind === 'delete' ? { kind: 'delete' as const, keyId: change.keyId, key: change.key } : current.get(change.keyId);
+      if (write !== undefined && write !== null) writes.push({ write, change });
+    }
+    return { writes, failed, masterReads: toRead.length };
+  }
+
+  /**
+   * Records that cannot be applied are kept whole in the state table and acknowledged; one not kept (or, without a
+   * state table, every one) is re-delivered. A record with no sequence number of its own holds the batch from its start.
+   */
+  private async keepUnusable(batch: ParsedBatch, store: StateStore | undefined, deadline: Deadline): Promise<{ kept: number; failed: string[]; errors: string[] }> {
+    if (batch.unusable.length === 0) return { kept: 0, failed: [], errors: [] };
+    const rejected = batch.unusable.map(({ error, record }) => ({ eventId: error.eventId, sequenceNumber: error.sequenceNumber, record, reason: error.message }));
+    const errors = rejected.map(({ reason }) => reason);
+    const sequenceOf = (record: { sequenceNumber: string | undefined }): string => record.sequenceNumber ?? batch.changes[0]?.sequenceNumber ?? '0';
+    if (store === undefined) return { kept: 0, failed: rejected.map(sequenceOf), errors };
+    try {
+      const notKept = await store.keepRejected(rejected, deadline);
+      return { kept: rejected.length - notKept.length, failed: notKept.map(({ record }) => sequenceOf(record)), errors: [...errors, ...notKept.map(({ error }) => error.message)] };
+    } catch (error) {
+      return { kept: 0, failed: rejected.map(sequenceOf), errors: [...errors, describeError(error)] };
+    }
+  }
+
+  private async readStates(store: StateStore | undefined, deadline: Deadline): Promise<{ states: Map<string, SlaveState> } | { error: string }> {
+    if (store === undefined) return { states: new Map() };
+    try {
+      return { states: await store.readSlaveStates(this.options.config.slaves, deadline) };
+    } catch (error) {
+      return { error: describeError(error) };
+    }
+  }
+
+  private stateStore(master: MasterTable | undefined): StateStore | undefined {
+    const { config } = this.options;
+    const region = master?.region ?? config.masterRegion;
+    if (config.stateTable === undefined || region === undefined) return undefined;
+    return new StateStore(this.clients.forMaster(region), config.stateTable, { concurrency: config.writeConcurrency, now: this.now, ...this.retryOptions() });
   }
 
   private retryOptions(): { backoff?: BackoffPolicy; random?: () => number } {
@@ -195,20 +225,27 @@ export class Replicator {
 
   private emit(report: InvocationReport): void {
     const failed = report.failedSequenceNumber !== null;
-    this.log({ level: failed ? 'error' : 'info', message: failed ? 'batch partly replicated; re-delivery requested' : 'batch replicated', ...report });
+    const parked = Object.values(report.slaves).some((slave) => slave.parked > 0);
+    this.log({
+      level: failed ? 'error' : parked || report.rejectedRecords > 0 ? 'warn' : 'info',
+      message: failed ? 'batch partly replicated; re-delivery requested' : parked ? 'batch replicated; some changes parked' : 'batch replicated',
+      ...report,
+    });
+    const { metricsNamespace, replicatorName } = this.options.config;
     const timestamp = this.now();
-    for (const [slave, slaveReport] of Object.entries(report.slaves)) {
-      this.log(metricsDocument(this.options.config.metricsNamespace, slave, slaveReport, timestamp));
-    }
+    for (const [slave, slaveReport] of Object.entries(report.slaves)) this.log(slaveMetrics(metricsNamespace, replicatorName, slave, slaveReport, timestamp));
+    if (report.rejectedRecords > 0) this.log(invocationMetrics(metricsNamespace, replicatorName, { RejectedRecords: report.rejectedRecords }, timestamp));
   }
 }
 
-function writeOf(change: StreamChange): WriteRequest | undefined {
-  if (change.change.kind === 'put') return { kind: 'put', keyId: change.keyId, key: change.key, item: change.change.item };
-  if (change.change.kind === 'delete') return deleteOf(change);
-  return undefined;
-}
-
-function deleteOf(change: StreamChange): WriteRequest {
-  return { kind: 'delete', keyId: change.keyId, key: change.key };
+function reportOf(outcome: SlaveOutcome): SlaveReport {
+  return {
+    mode: outcome.mode,
+    written: outcome.written,
+    retries: outcome.retries,
+    parked: outcome.parked,
+    failed: outcome.failed.length,
+    oldestChangeLagMs: outcome.lagMs,
+    errors: outcome.errors.slice(0, ERRORS_LOGGED_PER_SLAVE),
+  };
 }

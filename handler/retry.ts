@@ -1,4 +1,5 @@
-import { setMaxListeners } from 'node:events';
+import { OutOfTimeError, ReplicatorError } from './errors';
+import type { Deadline } from './timing';
 
 /** Capped exponential backoff with full jitter: a delay drawn from [0, min(maxDelayMs, baseDelayMs * 2^attempt)). */
 export interface BackoffPolicy {
@@ -55,7 +56,9 @@ interface SdkErrorShape {
  * (validation, access denied, missing table) is not, and is reported at once.
  */
 export function classifyFailure(error: unknown): FailureKind {
-  const shape = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;
+  const shape = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape & { cause?: unknown };
+  // An error of ours that wraps an SDK error (a failed AssumeRole) is as retryable as what it wraps.
+  if (error instanceof ReplicatorError && shape.cause !== undefined) return classifyFailure(shape.cause);
   const name = typeof shape.name === 'string' ? shape.name : '';
   const status = typeof shape.$metadata?.httpStatusCode === 'number' ? shape.$metadata.httpStatusCode : undefined;
   if (THROTTLING.has(name) || status === 429) return 'throttled';
@@ -63,73 +66,6 @@ export function classifyFailure(error: unknown): FailureKind {
   if (typeof shape.code === 'string' && NETWORK_CODES.has(shape.code)) return 'transient';
   if (shape.$retryable !== undefined && shape.$retryable !== null) return 'transient';
   return 'fatal';
-}
-
-/**
- * The time an invocation may spend. At `at` it stops starting work: no new call, no further backoff pause. Calls
- * already in flight may finish until `abortAt`, and are cut off only then: a call abandoned while DynamoDB still
- * applies it could land after the re-delivered batch's newer write of the same item, so the invocation lets its
- * calls end before it returns whenever it can.
- */
-export class Deadline {
-  private readonly soft = new AbortController();
-  private readonly hard = new AbortController();
-  private readonly timers: NodeJS.Timeout[];
-
-  public constructor(
-    private readonly at: number,
-    private readonly now: () => number = Date.now,
-    abortAt: number = at,
-  ) {
-    // Every call and backoff pause of an invocation listens to these signals.
-    setMaxListeners(0, this.soft.signal);
-    setMaxListeners(0, this.hard.signal);
-    this.timers = [
-      setTimeout(() => this.soft.abort(new Error('the invocation deadline was reached')), Math.max(0, at - now())),
-      setTimeout(() => this.hard.abort(new Error('the call was still running when the invocation had to end')), Math.max(0, Math.max(at, abortAt) - now())),
-    ];
-    for (const timer of this.timers) timer.unref();
-  }
-
-  /** Fires at the deadline: ends backoff pauses. */
-  public get signal(): AbortSignal {
-    return this.soft.signal;
-  }
-
-  /** Fires when the invocation must end: given to every AWS call so none outlives it. */
-  public get abortSignal(): AbortSignal {
-    return this.hard.signal;
-  }
-
-  /** True once the deadline has passed (a method, not a property: it changes while an invocation awaits). */
-  public isOver(): boolean {
-    return this.soft.signal.aborted || this.remainingMs() <= 0;
-  }
-
-  public remainingMs(): number {
-    return this.at - this.now();
-  }
-
-  /**
-   * Settles as `work` does, or rejects when the invocation must end first. The SDK call itself is aborted by
-   * `abortSignal`; this also covers what happens before a request is sent (credentials, endpoint resolution).
-   */
-  public race<T>(work: PromiseLike<T> | T): Promise<T> {
-    const { signal } = this.hard;
-    if (signal.aborted) return Promise.reject(signal.reason as Error);
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => reject(signal.reason as Error);
-      signal.addEventListener('abort', onAbort, { once: true });
-      Promise.resolve(work)
-        .then(resolve, reject)
-        .finally(() => signal.removeEventListener('abort', onAbort));
-    });
-  }
-
-  /** Stops the timers once the invocation's work is done. */
-  public release(): void {
-    for (const timer of this.timers) clearTimeout(timer);
-  }
 }
 
 /** Waits `ms`, or less if the signal fires first. */
@@ -148,3 +84,34 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+export interface RetryOptions {
+  readonly deadline: Deadline;
+  readonly backoff?: BackoffPolicy;
+  readonly random?: () => number;
+}
+
+/**
+ * Runs one AWS call until it succeeds. Throttling, server and network errors are retried with capped exponential
+ * backoff and full jitter while the deadline allows; any other error is thrown at once. When time runs out, throws
+ * `OutOfTimeError` carrying the last error.
+ */
+export async function retryCall<T>(call: (signal: AbortSignal) => Promise<T>, what: string, options: RetryOptions): Promise<T> {
+  const { deadline } = options;
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  let lastError: unknown;
+  for (let attempt = 0; ; attempt += 1) {
+    if (deadline.isOver()) throw new OutOfTimeError(what, lastError);
+    try {
+      return await deadline.race(call(deadline.cutOff));
+    } catch (error) {
+      if (deadline.cutOff.aborted) throw new OutOfTimeError(what, lastError ?? error);
+      if (classifyFailure(error) === 'fatal') throw error;
+      lastError = error;
+    }
+    const delay = backoffDelay(attempt, backoff, options.random);
+    if (deadline.remainingMs() <= delay) throw new OutOfTimeError(what, lastError);
+    await sleep(delay, deadline.stopStarting);
+  }
+}
+

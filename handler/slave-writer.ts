@@ -2,7 +2,8 @@ import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest as SdkWri
 import { describeKey, keyIdentity } from './attribute-value';
 import { Semaphore } from './concurrency';
 import { describeError, SlaveWriteError } from './errors';
-import { backoffDelay, classifyFailure, DEFAULT_BACKOFF, sleep, type BackoffPolicy, type Deadline } from './retry';
+import { backoffDelay, classifyFailure, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from './retry';
+import type { Deadline } from './timing';
 import type { FailedWrite, WriteRequest } from './types';
 
 /**
@@ -14,6 +15,8 @@ export const MAX_BATCH_WRITE = 25;
 /** One slave table and the client that reaches it. */
 export interface SlaveTarget {
   readonly name: string;
+  /** How the table is named in messages; `slave "<name>" (table <table> in <region>)` by default. */
+  readonly label?: string;
   readonly tableName: string;
   readonly region: string;
   readonly client: DynamoDBClient;
@@ -67,7 +70,7 @@ export async function writeToSlave<W extends WriteRequest>(
     fail(batch, (write) => new SlaveWriteError(`${whereTo(target)}: could not write key ${describeKey(write.key)}: ${reason}`, retryable, { cause }));
 
   const outOfTime = (batch: readonly W[], lastError: string | undefined, cause?: unknown): void =>
-    failAll(batch, `not applied before the invocation's time ran out${lastError === undefined ? '' : ` (last error: ${lastError})`}; Lambda re-delivers it`, true, cause);
+    failAll(batch, `not applied before its deadline${lastError === undefined ? '' : ` (last error: ${lastError})`}`, true, cause);
 
   const retryLater = async (batch: readonly W[], attempt: number, reason: string): Promise<void> => {
     const delay = backoffDelay(attempt, backoff, random);
@@ -76,7 +79,7 @@ export async function writeToSlave<W extends WriteRequest>(
       return;
     }
     outcome.retries += batch.length;
-    await sleep(delay, deadline.signal);
+    await sleep(delay, deadline.stopStarting);
     await send(batch, attempt + 1, reason);
   };
 
@@ -92,14 +95,14 @@ export async function writeToSlave<W extends WriteRequest>(
         if (deadline.isOver()) return 'out-of-time';
         const response = await deadline.race(
           target.client.send(new BatchWriteItemCommand({ RequestItems: { [target.tableName]: batch.map(toSdkRequest) } }), {
-            abortSignal: deadline.abortSignal,
+            abortSignal: deadline.cutOff,
           }),
         );
         return matchUnprocessed(batch, response.UnprocessedItems?.[target.tableName] ?? [], keyNames);
       });
     } catch (error) {
       const reason = describeError(error);
-      if (deadline.abortSignal.aborted) {
+      if (deadline.cutOff.aborted) {
         outOfTime(batch, lastError ?? reason, error);
         return;
       }
@@ -113,7 +116,7 @@ export async function writeToSlave<W extends WriteRequest>(
         await Promise.all([send(batch.slice(0, half), attempt, lastError), send(batch.slice(half), attempt, lastError)]);
         return;
       }
-      failAll(batch, `${reason} (not retryable: fix the slave table, its permissions or the item, then let Lambda re-deliver)`, false, error);
+      failAll(batch, `${reason} (not retryable: fix the table, its permissions or the item)`, false, error);
       return;
     }
     if (unprocessed === 'out-of-time') {
@@ -152,7 +155,12 @@ function matchUnprocessed<W extends WriteRequest>(batch: readonly W[], returned:
 }
 
 function whereTo(target: SlaveTarget): string {
-  return `slave "${target.name}" (table ${target.tableName} in ${target.region})`;
+  return target.label ?? slaveLabel(target);
+}
+
+/** How a slave is named in every message: `slave "eu" (table orders-eu in eu-west-1)`. */
+export function slaveLabel(slave: { readonly name: string; readonly tableName: string; readonly region: string }): string {
+  return `slave "${slave.name}" (table ${slave.tableName} in ${slave.region})`;
 }
 
 function isValidationError(error: unknown): boolean {

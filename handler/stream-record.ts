@@ -1,30 +1,41 @@
 import { decodeImage, keyIdentity } from './attribute-value';
 import { InvalidEventError, InvalidStreamRecordError } from './errors';
-import type { Change, MasterTable, StreamChange } from './types';
+import type { AttributeMap, Change, MasterTable, StreamChange } from './types';
 
 const STREAM_ARN = /^arn:aws[a-z-]*:dynamodb:([a-z0-9-]+):\d{12}:table\/([A-Za-z0-9_.-]{3,255})\/stream\/[^/]+$/;
 const SEQUENCE_NUMBER = /^\d{1,40}$/;
 const TTL_PRINCIPAL = 'dynamodb.amazonaws.com';
 
-/** A stream batch, read record by record until the first one that cannot be replicated. */
+/** A stream record that cannot be applied at all: without a usable key, sequence number or stream. */
+export interface UnusableRecord {
+  readonly error: InvalidStreamRecordError;
+  /** The record as it came, kept whole for `redrive`. */
+  readonly record: unknown;
+}
+
+/** A stream batch, decoded record by record. */
 export interface ParsedBatch {
   /** Records in the event, valid or not. */
   readonly recordCount: number;
   readonly master: MasterTable | undefined;
-  /** The valid records before the first invalid one, in stream order. */
+  /** Every record with a usable key, in stream order. */
   readonly changes: readonly StreamChange[];
-  /** The first record that cannot be replicated: it and all after it are left for re-delivery. */
-  readonly invalid: InvalidStreamRecordError | undefined;
+  /**
+   * Records whose key is usable but whose image is not (an unknown attribute type, say): each became a read of the
+   * master's current item, which is at least as new as the record, so the slaves still converge.
+   */
+  readonly readBack: readonly InvalidStreamRecordError[];
+  /** Records that cannot be applied at all; nothing later depends on them, since each change carries a whole item. */
+  readonly unusable: readonly UnusableRecord[];
 }
 
 /**
  * Checks that the payload is a DynamoDB stream batch and decodes its records.
  *
- * Records after an invalid one are not decoded: Lambda re-delivers from the invalid record's sequence number, and
- * order per item forbids applying a later change before it.
+ * One bad record costs only itself: a record whose image cannot be decoded is read back from the master instead, and
+ * a record without a usable key, sequence number or stream is set apart, while every other record is decoded.
  *
- * @throws InvalidEventError when the payload is not a stream batch at all, or a bad record carries no sequence number
- *   to report it by.
+ * @throws InvalidEventError when the payload is not a stream batch at all.
  */
 export function parseStreamBatch(event: unknown): ParsedBatch {
   if (typeof event !== 'object' || event === null || !Array.isArray((event as { Records?: unknown }).Records)) {
@@ -32,24 +43,25 @@ export function parseStreamBatch(event: unknown): ParsedBatch {
   }
   const records = (event as { Records: unknown[] }).Records;
   const changes: StreamChange[] = [];
+  const readBack: InvalidStreamRecordError[] = [];
+  const unusable: UnusableRecord[] = [];
   let master: MasterTable | undefined;
   for (const [index, record] of records.entries()) {
     try {
       const source = readSource(record, index);
-      if (master === undefined) master = source;
-      else if (source.streamArn !== master.streamArn) {
+      master ??= source;
+      if (source.streamArn !== master.streamArn) {
         throw invalid(record, index, `comes from stream ${source.streamArn}, but the batch began with ${master.streamArn}: one batch must come from one stream`);
       }
-      changes.push(readChange(record, index));
+      const { change, error } = readChange(record, index);
+      changes.push(change);
+      if (error !== undefined) readBack.push(error);
     } catch (error) {
       if (!(error instanceof InvalidStreamRecordError)) throw error;
-      if (error.sequenceNumber === undefined) {
-        throw new InvalidEventError(`${error.message}; without a sequence number the record cannot be reported for re-delivery, so the whole batch fails`);
-      }
-      return { recordCount: records.length, master, changes, invalid: error };
+      unusable.push({ error, record });
     }
   }
-  return { recordCount: records.length, master, changes, invalid: undefined };
+  return { recordCount: records.length, master, changes, readBack, unusable };
 }
 
 function readSource(record: unknown, index: number): MasterTable {
@@ -66,7 +78,7 @@ function readSource(record: unknown, index: number): MasterTable {
   return { region: region ?? '', tableName: match[2] ?? '', streamArn: arn };
 }
 
-function readChange(record: unknown, index: number): StreamChange {
+function readChange(record: unknown, index: number): { change: StreamChange; error?: InvalidStreamRecordError } {
   const fields = asObject(record) ?? {};
   const body = asObject(fields.dynamodb);
   if (body === undefined) throw invalid(record, index, 'has no "dynamodb" object');
@@ -87,37 +99,46 @@ function readChange(record: unknown, index: number): StreamChange {
   }
   const key = decode(() => decodeImage(keys, 'dynamodb.Keys'));
   const keyId = decode(() => keyIdentity(key));
-  const eventName = fields.eventName;
-  let change: Change;
-  switch (eventName) {
-    case 'INSERT':
-    case 'MODIFY':
-      change = body.NewImage === undefined ? { kind: 'read-master' } : { kind: 'put', item: decode(() => decodeImage(body.NewImage, 'dynamodb.NewImage')) };
-      break;
-    case 'REMOVE':
-      change = { kind: 'delete' };
-      break;
-    default:
-      throw invalid(record, index, `eventName ${JSON.stringify(eventName)} is unknown: expected INSERT, MODIFY or REMOVE`);
-  }
-  if (change.kind === 'put') {
-    for (const [name, value] of Object.entries(key)) {
-      if (!sameKeyValue(change.item[name], value)) {
-        throw invalid(record, index, `dynamodb.NewImage.${name} does not match dynamodb.Keys.${name}`);
-      }
-    }
-  }
   const created = body.ApproximateCreationDateTime;
   const identity = asObject(fields.userIdentity);
-  return {
+  const eventName = fields.eventName;
+  const base = {
     eventId: eventIdOf(record, index),
     sequenceNumber,
     keyId,
     key,
-    change,
     createdAtMs: typeof created === 'number' ? Math.round(created * 1000) : Date.now(),
     isTtlDelete: eventName === 'REMOVE' && identity?.type === 'Service' && identity.principalId === TTL_PRINCIPAL,
   };
+  try {
+    return { change: { ...base, change: changeOf(body, eventName, key, record, index) } };
+  } catch (error) {
+    if (!(error instanceof InvalidStreamRecordError)) throw error;
+    return { change: { ...base, isTtlDelete: false, change: { kind: 'read-master' } }, error };
+  }
+}
+
+function changeOf(body: Record<string, unknown>, eventName: unknown, key: AttributeMap, record: unknown, index: number): Change {
+  switch (eventName) {
+    case 'INSERT':
+    case 'MODIFY': {
+      if (body.NewImage === undefined) return { kind: 'read-master' };
+      let item: AttributeMap;
+      try {
+        item = decodeImage(body.NewImage, 'dynamodb.NewImage');
+      } catch (error) {
+        throw invalid(record, index, (error as Error).message);
+      }
+      for (const [name, value] of Object.entries(key)) {
+        if (!sameKeyValue(item[name], value)) throw invalid(record, index, `dynamodb.NewImage.${name} does not match dynamodb.Keys.${name}`);
+      }
+      return { kind: 'put', item };
+    }
+    case 'REMOVE':
+      return { kind: 'delete' };
+    default:
+      throw invalid(record, index, `eventName ${JSON.stringify(eventName)} is unknown: expected INSERT, MODIFY or REMOVE`);
+  }
 }
 
 function sameKeyValue(a: { S?: string; N?: string; B?: Uint8Array } | undefined, b: { S?: string; N?: string; B?: Uint8Array }): boolean {
@@ -131,7 +152,7 @@ function invalid(record: unknown, index: number, reason: string): InvalidStreamR
   return new InvalidStreamRecordError(
     eventIdOf(record, index),
     typeof sequenceNumber === 'string' && SEQUENCE_NUMBER.test(sequenceNumber) ? sequenceNumber : undefined,
-    `${reason}. It is reported as failed so Lambda re-delivers it; fix the record's source or let the event source mapping's retry limit send it to the on-failure destination`,
+    reason,
   );
 }
 

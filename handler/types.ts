@@ -15,6 +15,11 @@ export interface SlaveConfig {
   readonly externalId?: string;
   /** Endpoint URL for local engines and VPC endpoints. */
   readonly endpoint?: string;
+  /**
+   * A new slave that needs the master's existing items: it is parked from the first invocation that sees it until an
+   * initial copy marks it copied, then drained and live. Harmless once the slave has been handed over.
+   */
+  readonly initialCopy?: true;
 }
 
 /** Everything the replicator reads from its environment. */
@@ -28,11 +33,26 @@ export interface ReplicatorConfig {
   readonly deadlineMarginMs: number;
   /** CloudWatch namespace of the Embedded Metric Format metrics. */
   readonly metricsNamespace: string;
+  /** The `Replicator` dimension of every metric, so that two replicators in one account never mix theirs. */
+  readonly replicatorName: string;
+  /**
+   * The state table (in the master's region) where a slave's changes are parked while it cannot take them. Without
+   * one (library use), a change a slave did not take is reported for re-delivery instead.
+   */
+  readonly stateTable?: string;
+  /** The master table, for the entry points that get no stream record to read it from (drain, copy). */
+  readonly masterTable?: string;
+  /** The master's region, for the same entry points: the function's own region. */
+  readonly masterRegion?: string;
+  /** How long one slave may take to accept a batch's writes before they are parked. */
+  readonly slaveBudgetMs: number;
 }
 
 /** The part of the Lambda context the replicator uses. */
 export interface InvocationContext {
   getRemainingTimeInMillis(): number;
+  readonly functionName?: string;
+  readonly invokedFunctionArn?: string;
 }
 
 /** What a master change asks of every slave, after the stream record was read. */

@@ -1,7 +1,7 @@
 import type { ClientProvider } from '../clients';
 import { describeKey, keyIdentity, pickKey } from '../attribute-value';
 import { ConfigurationError } from '../errors';
-import { Deadline } from '../retry';
+import { Deadline } from '../timing';
 import { writeToSlave } from '../slave-writer';
 import type { WriteRequest } from '../types';
 import { CheckpointStore, type SegmentCheckpoint } from './checkpoint';

@@ -1,10 +1,11 @@
 import { describeKey } from '../attribute-value';
 import { readMasterItems } from '../master-reader';
-import { Deadline, sleep } from '../retry';
-import { writeToSlave, type SlaveTarget } from '../slave-writer';
+import { sleep } from '../retry';
+import { Deadline } from '../timing';
+import { slaveLabel, writeToSlave, type SlaveTarget } from '../slave-writer';
 import type { AttributeMap, WriteRequest } from '../types';
 import { canonicalItem, keyOfIdentity } from './item-digest';
-import { slaveLabel, type MasterTarget } from './tables';
+import type { MasterTarget } from './tables';
 
 /** How a slave item differs from its master item. */
 export type DriftKind = 'missing' | 'extra' | 'different';

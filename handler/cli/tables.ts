@@ -23,8 +23,3 @@ export function connectMaster(master: MasterLocation, clients: ClientProvider): 
 export function connectSlaves(slaves: readonly SlaveConfig[], clients: ClientProvider): SlaveTarget[] {
   return slaves.map((slave) => ({ name: slave.name, tableName: slave.tableName, region: slave.region, client: clients.forSlave(slave) }));
 }
-
-/** How a slave is named in messages. */
-export function slaveLabel(slave: SlaveTarget): string {
-  return `slave "${slave.name}" (table ${slave.tableName} in ${slave.region})`;
-}

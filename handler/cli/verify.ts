@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ClientProvider } from '../clients';
 import { describeKey, keyIdentity } from '../attribute-value';
-import type { SlaveTarget } from '../slave-writer';
+import { slaveLabel, type SlaveTarget } from '../slave-writer';
 import { encodeKey, type EncodedKey } from './checkpoint';
 import { DigestPartitions, partitionsFor } from './digest-partitions';
 import { MasterTableError } from './errors';
@@ -15,7 +15,7 @@ import { TokenBucket } from './rate-limiter';
 import { recheckDifferences, repairDrift, type DriftKind } from './recheck';
 import { scanSegment } from './scan';
 import { readTableFacts, type TableFacts } from './table-facts';
-import { connectMaster, connectSlaves, slaveLabel } from './tables';
+import { connectMaster, connectSlaves } from './tables';
 
 /** Suspected differences re-read together: bounds the memory and the size of one group of BatchGetItem calls. */
 const RECHECK_GROUP = 1_000;

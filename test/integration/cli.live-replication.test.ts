@@ -51,7 +51,8 @@ describe('Procedure: backfill with live writes, then replication from TRIM_HORIZ
       eu: { region: 'eu-central-1', table_name: 'orders-eu', endpoint: otherEngine.endpoint },
     };
     const base = ['--table', 'orders', '--region', 'eu-west-1', '--endpoint', masterEngine.endpoint, '--slaves', JSON.stringify(slaves)];
-    const handler = await loadBundle({ AWS_ENDPOINT_URL_DYNAMODB: masterEngine.endpoint, REPLICATOR_SLAVES: JSON.stringify(slaves) });
+    await createTable(master, { tableName: 'replicator-state', sortKey: { name: 'sk', type: 'S' } });
+    const handler = await loadBundle({ AWS_ENDPOINT_URL_DYNAMODB: masterEngine.endpoint, REPLICATOR_SLAVES: JSON.stringify(slaves), REPLICATOR_STATE_TABLE: 'replicator-state' });
     // The bundle logs one line per invocation; it would drown the test output.
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const stopWrites = new AbortController();
@@ -76,11 +77,11 @@ describe('Procedure: backfill with live writes, then replication from TRIM_HORIZ
     const afterCopy = await compare();
     const poller = new StreamPoller({ streams: new DynamoDBStreamsClient(localClientConfig(masterEngine.endpoint, 'eu-west-1')), streamArn: streamArn ?? '', handler, startingPosition: 'TRIM_HORIZON', pollIntervalMs: 50 });
     await poller.start();
-    await poller.waitUntilCaughtUp({ timeoutMs: 120_000 });
+    await poller.waitUntilCaughtUp();
     await new Promise((done) => setTimeout(done, 2_000));
     stopWrites.abort();
     const writes = await workload;
-    await poller.waitUntilCaughtUp({ timeoutMs: 120_000 });
+    await poller.waitUntilCaughtUp();
     await poller.stop();
     vi.restoreAllMocks();
     const final = await compare();

@@ -52,8 +52,10 @@ async function setUp(options: { viewType?: 'NEW_AND_OLD_IMAGES' | 'NEW_IMAGE' | 
   const sameEngine = await createTable(master, { tableName: name('orders-copy'), sortKey: { name: 'sk', type: 'N' } });
   const otherEngineTable = await createTable(other, { tableName: name('orders-eu'), sortKey: { name: 'sk', type: 'N' } });
   const otherEndpoint = options.slaveEndpoint === undefined ? otherEngine.endpoint : await options.slaveEndpoint(otherEngine);
+  const stateTable = await createTable(master, { tableName: name('replicator-state'), sortKey: { name: 'sk', type: 'S' } });
   const handler = await loadBundle({
     AWS_ENDPOINT_URL_DYNAMODB: masterEngine.endpoint,
+    REPLICATOR_STATE_TABLE: stateTable.tableName,
     REPLICATOR_SLAVES: JSON.stringify({
       copy: { region: 'eu-west-1', table_name: sameEngine.tableName, endpoint: masterEngine.endpoint },
       eu: { region: 'eu-central-1', table_name: otherEngineTable.tableName, endpoint: otherEndpoint },
@@ -125,7 +127,7 @@ describe('Replication through the committed bundle', () => {
       }),
     );
     await master.send(new DeleteItemCommand({ TableName: masterTable, Key: { pk: { S: 'rich' }, sk: { N: '4' } } }));
-    await poller.waitUntilCaughtUp({ timeoutMs: 60_000 });
+    await poller.waitUntilCaughtUp();
 
     // Assess
     expect(await expectSlavesEqualMaster(masterTable, slaves)).toBe(20);
@@ -144,7 +146,7 @@ describe('Replication through the committed bundle', () => {
       if (i % 11 === 0) await master.send(new DeleteItemCommand({ TableName: masterTable, Key: { pk: { S: pk }, sk: { N: String(sk) } } }));
       else await master.send(new PutItemCommand({ TableName: masterTable, Item: richItem(pk, sk, i) }));
     }
-    await poller.waitUntilCaughtUp({ timeoutMs: 90_000 });
+    await poller.waitUntilCaughtUp();
 
     // Assess
     expect(await expectSlavesEqualMaster(masterTable, slaves)).toBeGreaterThan(0);
@@ -162,7 +164,7 @@ describe('Replication through the committed bundle', () => {
       if (i % 9 === 0) await master.send(new DeleteItemCommand({ TableName: masterTable, Key: { pk: { S: `k${i % 13}` }, sk: { N: '1' } } }));
       else await master.send(new PutItemCommand({ TableName: masterTable, Item: richItem(`k${i % 13}`, 1, i) }));
     }
-    await poller.waitUntilCaughtUp({ timeoutMs: 60_000 });
+    await poller.waitUntilCaughtUp();
 
     // Assess
     expect(await expectSlavesEqualMaster(masterTable, slaves)).toBeGreaterThan(0);
@@ -194,7 +196,7 @@ describe('Replication through the committed bundle', () => {
       if (i % 10 === 9) await master.send(new DeleteItemCommand({ TableName: masterTable, Key: { pk: { S: pk }, sk: { N: '0' } } }));
       else await master.send(new PutItemCommand({ TableName: masterTable, Item: richItem(pk, 0, i) }));
     }
-    await poller.waitUntilCaughtUp({ timeoutMs: 120_000 });
+    await poller.waitUntilCaughtUp();
 
     // Assess
     expect(await expectSlavesEqualMaster(masterTable, slaves)).toBeGreaterThan(0);

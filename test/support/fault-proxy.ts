@@ -21,6 +21,10 @@ export const FaultKind = {
   INTERNAL_SERVER_ERROR: 'internal-server-error',
   /** 200 with part of the write requests returned as UnprocessedItems. */
   PARTIAL: 'partial',
+  /** 503 ServiceUnavailable: a slave region in trouble. */
+  SERVICE_UNAVAILABLE: 'service-unavailable',
+  /** 400 AccessDeniedException: a role changed under the replicator. */
+  ACCESS_DENIED: 'access-denied',
 } as const;
 /** One of {@link FaultKind}. */
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
@@ -127,6 +131,13 @@ function errorResponse(kind: Exclude<FaultKind, 'partial'>, tables: readonly str
         status: 500,
         body: { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' },
       };
+    case FaultKind.SERVICE_UNAVAILABLE:
+      return { status: 503, body: { __type: 'com.amazonaws.dynamodb.v20120810#ServiceUnavailableException', message: 'Service unavailable' } };
+    case FaultKind.ACCESS_DENIED:
+      return {
+        status: 400,
+        body: { __type: 'com.amazon.coral.service#AccessDeniedException', message: 'User is not authorized to perform: dynamodb:BatchWriteItem' },
+      };
   }
 }
 
@@ -188,6 +199,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       [FaultKind.PROVISIONED_THROUGHPUT_EXCEEDED]: 0,
       [FaultKind.THROTTLING]: 0,
       [FaultKind.INTERNAL_SERVER_ERROR]: 0,
+      [FaultKind.SERVICE_UNAVAILABLE]: 0,
+      [FaultKind.ACCESS_DENIED]: 0,
       [FaultKind.PARTIAL]: 0,
     },
     heldBackWrites: 0,

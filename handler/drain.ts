@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto';
+import type { ClientProvider } from './clients';
+import { ConfigurationError, describeError } from './errors';
+import { readMasterItems } from './master-reader';
+import { drainMetrics, type DrainReport } from './metrics';
+import type { BackoffPolicy } from './retry';
+import { writeToSlave } from './slave-writer';
+import { partitions, StateStore, type ParkedChange, type SlaveState } from './state-store';
+import { Deadline, REQUEST_TIMEOUT_MS } from './timing';
+import type { ReplicatorConfig, SlaveConfig, WriteRequest } from './types';
+
+/** Parked changes read and applied per step of one partition. */
+const DRAIN_PAGE_SIZE = 500;
+
+export interface DrainOptions {
+  readonly config: ReplicatorConfig;
+  readonly clients: ClientProvider;
+  readonly log: (entry: Record<string, unknown>) => void;
+  readonly now?: () => number;
+  readonly backoff?: BackoffPolicy;
+  readonly random?: () => number;
+}
+
+/** What `drain` resolves with: the parked changes left per slave, and what it did. */
+export interface DrainResult {
+  readonly pending: Record<string, number>;
+  readonly slaves: Record<string, DrainReport>;
+}
+
+/**
+ * Applies every slave's parked changes, oldest state first per key, and puts each slave whose changes are all
+ * applied back to live. Each slave is drained on its own, under a lease so that two drains never apply one slave's
+ * changes at once; a drain that is killed loses nothing, because a change is deleted only after the slave has it.
+ */
+export async function drainSlaves(options: DrainOptions, remainingMs: number): Promise<DrainResult> {
+  const { config } = options;
+  const now = options.now ?? Date.now;
+  if (config.stateTable === undefined) throw new ConfigurationError('REPLICATOR_STATE_TABLE', 'is not set: the drain applies the changes parked in the state table');
+  const masterRegion = config.masterRegion;
+  if (masterRegion === undefined) throw new ConfigurationError('AWS_REGION', "is not set: the drain runs in the master's region");
+  const retry = {
+    ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+    ...(options.random === undefined ? {} : { random: options.random }),
+  };
+  const store = new StateStore(options.clients.forMaster(masterRegion), config.stateTable, { concurrency: config.writeConcurrency * 4, now, ...retry });
+  const deadline = Deadline.forInvocation(remainingMs, config.deadlineMarginMs, now);
+  const owner = randomUUID();
+  // A killed drain's last attempts end within one request timeout of its own end: only then may another take over.
+  const leaseUntil = now() + remainingMs + REQUEST_TIMEOUT_MS;
+  try {
+    const reports = await Promise.all(
+      config.slaves.map(async (slave): Promise<[string, DrainReport]> => {
+        try {
+          return [slave.name, await drainSlave(slave, { options, store, deadline, owner, leaseUntil, now, retry })];
+        } catch (error) {
+          return [slave.name, { mode: 'parked', drained: 0, pending: -1, oldestParkedAgeSeconds: 0, errors: [describeError(error)] }];
+        }
+      }),
+    );
+    const timestamp = now();
+    for (const [slave, report] of reports) {
+      options.log({ level: report.errors.length > 0 ? 'warn' : 'info', message: 'drain', slave, ...report });
+      if (report.pending >= 0) options.log(drainMetrics(config.metricsNamespace, config.replicatorName, slave, report, timestamp));
+    }
+    return { pending: Object.fromEntries(reports.map(([slave, report]) => [slave, report.pending])), slaves: Object.fromEntries(reports) };
+  } finally {
+    deadline.release();
+  }
+}
+
+interface DrainContext {
+  readonly options: DrainOptions;
+  readonly store: StateStore;
+  readonly deadline: Deadline;
+  readonly owner: string;
+  readonly leaseUntil: number;
+  readonly now: () => number;
+  readonly retry: { backoff?: BackoffPolicy; random?: () => number };
+}
+
+async function drainSlave(slave: SlaveConfig, context: DrainContext): Promise<DrainReport> {
+  const { store, deadline, owner, now } = context;
+  let state = await store.readSlaveState(slave.name, deadline);
+  if (!state.exists && slave.initialCopy === true) state = await store.startCopy(slave.name, deadline);
+  if (state.mode === 'live') return { mode: 'live', drained: 0, pending: 0, oldestParkedAgeSeconds: 0, errors: [] };
+  const ageOf = (current: SlaveState): number => (current.parkedSince === undefined ? 0 : Math.max(0, Math.round((now() - current.parkedSince) / 1000)));
+  if (state.copy === 'pending') {
+    return { mode: 'parked', drained: 0, pending: await store.countParked(slave.name, deadline), oldestParkedAgeSeconds: ageOf(state), errors: [] };
+  }
+  const leased = await store.takeDrainLease(slave.name, owner, context.leaseUntil, deadline);
+  if (leased === undefined) {
+    return { mode: 'parked', drained: 0, pending: await store.countParked(slave.name, deadline), oldestParkedAgeSeconds: ageOf(state), errors: ['another drain holds this slave'] };
+  }
+  let drained = 0;
+  const errors: string[] = [];
+  try {
+    for (;;) {
+      // The generation is read before a pass: if nothing is parked during the pass and the pass finds nothing left,
+      // no change can be waiting, so the slave may go live.
+      const before = await store.readSlaveState(slave.name, deadline);
+      const pass = await drainPass(slave, before, context);
+      drained += pass.applied;
+      errors.push(...pass.errors);
+      if (pass.stopped) break;
+      if (pass.seen === 0) {
+        if (await store.markLive(slave.name, before.generation, owner, deadline)) {
+          return { mode: 'live', drained, pending: 0, oldestParkedAgeSeconds: 0, errors };
+        }
+        continue;
+      }
+      if (pass.applied === 0 && pass.deleted === 0) break;
+    }
+    if (errors.length > 0) await store.noteDrainStopped(slave.name, owner, errors[0] ?? '', deadline);
+  } finally {
+    await store.releaseDrainLease(slave.name, owner, deadline).catch((error: unknown) => {
+      errors.push(describeError(error));
+    });
+  }
+  const after = await store.readSlaveState(slave.name, deadline);
+  return { mode: after.mode, drained, pending: await store.countParked(slave.name, deadline), oldestParkedAgeSeconds: ageOf(after), errors };
+}
+
+interface PassResult {
+  /** Parked changes found, stale ones included. */
+  readonly seen: number;
+  readonly applied: number;
+  readonly deleted: number;
+  /** The slave failed every write of a page, or time ran out: the drain stops here. */
+  readonly stopped: boolean;
+  readonly errors: string[];
+}
+
+/** One pass over every partition of a slave's parked changes. */
+async function drainPass(slave: SlaveConfig, state: SlaveState, context: DrainContext): Promise<PassResult> {
+  const { store, deadline } = context;
+  let seen = 0;
+  let applied = 0;
+  let deleted = 0;
+  let stopped = false;
+  const errors: string[] = [];
+  await Promise.all(
+    partitions().map(async (partition) => {
+      let start: Awaited<ReturnType<StateStore['parkedPage']>>['next'];
+      do {
+        if (stopped || deadline.isOver()) {
+          stopped = true;
+          return;
+        }
+        const page = await store.parkedPage(slave.name, partition, start, DRAIN_PAGE_SIZE, deadline);
+        start = page.next;
+        seen += page.changes.length;
+        // A change kept under an earlier epoch landed after its slave went live: its batch was re-delivered.
+        const stale = page.changes.filter((change) => change.epoch < state.epoch);
+        const current = page.changes.filter((change) => change.epoch >= state.epoch);
+        const result = await applyChanges(slave, current, context);
+        errors.push(...result.errors);
+        applied += result.applied.length;
+        deleted += await store.deleteApplied(slave.name, [...stale, ...result.applied], deadline);
+        if (current.length > 0 && result.applied.length === 0) stopped = true;
+      } while (start !== undefined);
+    }),
+  );
+  return { seen, applied, deleted, stopped, errors };
+}
+
+/** Writes parked changes to the slave; a change parked as its key is read from the master first. */
+async function applyChanges(slave: SlaveConfig, changes: readonly ParkedChange[], context: DrainContext): Promise<{ applied: ParkedChange[]; errors: string[] }> {
+  if (changes.length === 0) return { applied: [], errors: [] };
+  const { options, deadline } = context;
+  const { config } = options;
+  const errors: string[] = [];
+  const writes = new Map<string, { write: WriteRequest; change: ParkedChange }>();
+  const toRead = changes.filter((change) => change.change.kind === 'read-master');
+  if (toRead.length > 0) {
+    if (config.masterTable === undefined || config.masterRegion === undefined) {
+      errors.push('REPLICATOR_MASTER_TABLE is not set: a change parked as its key needs the master table to be read');
+    } else {
+      const read = await readMasterItems(options.clients.forMaster(config.masterRegion), config.masterTable, new Map(toRead.map((change) => [change.keyId, change.key])), {
+        concurrency: config.writeConcurrency,
+        deadline,
+        ...context.retry,
+      });
+      for (const change of toRead) {
+        const item = read.items.get(change.keyId);
+        const error = read.failed.get(change.keyId);
+        if (error !== undefined || item === undefined) errors.push(error?.message ?? `no answer for a key of master table ${config.masterTable}`);
+        else writes.set(change.keyId, { change, write: item === null ? { kind: 'delete', keyId: change.keyId, key: change.key } : { kind: 'put', keyId: change.keyId, key: change.key, item } });
+      }
+    }
+  }
+  for (const change of changes) {
+    if (change.change.kind === 'put') writes.set(change.keyId, { change, write: { kind: 'put', keyId: change.keyId, key: change.key, item: change.change.item } });
+    else if (change.change.kind === 'delete') writes.set(change.keyId, { change, write: { kind: 'delete', keyId: change.keyId, key: change.key } });
+  }
+  const outcome = await writeToSlave(
+    { name: slave.name, tableName: slave.tableName, region: slave.region, client: options.clients.forSlave(slave) },
+    [...writes.values()].map(({ write }) => write),
+    { concurrency: config.writeConcurrency, deadline, ...context.retry },
+  );
+  const failed = new Set(outcome.failed.map(({ write }) => write.keyId));
+  errors.push(...outcome.failed.slice(0, 5).map(({ error }) => error.message));
+  return { applied: [...writes.values()].filter(({ write }) => !failed.has(write.keyId)).map(({ change }) => change), errors };
+}

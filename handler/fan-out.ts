@@ -1,0 +1,139 @@
+import type { ClientProvider } from './clients';
+import { describeError } from './errors';
+import type { BackoffPolicy } from './retry';
+import { writeToSlave } from './slave-writer';
+import { parkedChangeFor, type SlaveMode, type SlaveState, type StateStore } from './state-store';
+import type { Deadline } from './timing';
+import type { ReplicatorConfig, SlaveConfig, StreamChange, WriteRequest } from './types';
+
+/** A write for the slaves and the stream record it comes from. */
+export interface PendingWrite {
+  readonly write: WriteRequest;
+  readonly change: StreamChange;
+}
+
+/** What became of one batch's writes to one slave: each was written, parked, or left for re-delivery. */
+export interface SlaveOutcome {
+  readonly slave: string;
+  /** The slave's mode after this batch. */
+  readonly mode: SlaveMode;
+  readonly written: number;
+  readonly retries: number;
+  readonly parked: number;
+  /** Neither written nor parked (the state table could not be written): Lambda re-delivers them. */
+  readonly failed: PendingWrite[];
+  /** From the oldest applied change's creation on the master to its write; null if nothing was written. */
+  readonly lagMs: number | null;
+  /** The first errors, each naming slave, table and key, or the state table. */
+  readonly errors: string[];
+}
+
+/** What the fan-out of one batch shares across slaves. */
+export interface FanOutContext {
+  readonly clients: ClientProvider;
+  /** Absent in library use: what a slave does not take is then re-delivered instead of parked. */
+  readonly store: StateStore | undefined;
+  readonly deadline: Deadline;
+  readonly config: ReplicatorConfig;
+  readonly now: () => number;
+  readonly backoff?: BackoffPolicy;
+  readonly random?: () => number;
+}
+
+/**
+ * Stage 4 for one slave. A live slave gets the writes within its own budget (`slaveBudgetMs`), so a slave in
+ * trouble never holds the others back; whatever it did not take by then (throttled, down, denied, an item it
+ * rejects) is parked. A parked slave, and a new one whose initial copy has not started, has every write parked:
+ * nothing may reach it directly before its parked changes do.
+ */
+export async function fanOut(slave: SlaveConfig, writes: readonly PendingWrite[], state: SlaveState | undefined, context: FanOutContext): Promise<SlaveOutcome> {
+  const { store, config } = context;
+  const startsCopy = slave.initialCopy === true && state?.exists !== true;
+  const parked = state?.mode === 'parked' || startsCopy;
+  const outcome = { slave: slave.name, written: 0, retries: 0, lagMs: null as number | null, errors: [] as string[] };
+  if (writes.length === 0 && !startsCopy) return { ...outcome, mode: parked ? 'parked' : 'live', parked: 0, failed: [] };
+
+  let toPark: { pending: PendingWrite; reason: string }[];
+  if (parked && store !== undefined) {
+    const reason = startsCopy ? 'initial copy pending' : (state?.reason ?? 'slave is parked');
+    toPark = writes.map((pending) => ({ pending, reason }));
+  } else {
+    const byKey = new Map(writes.map((pending) => [pending.write.keyId, pending]));
+    const slaveDeadline = store === undefined ? context.deadline : context.deadline.within(config.slaveBudgetMs);
+    let oldestCreatedAt = Number.POSITIVE_INFINITY;
+    try {
+      const written = await writeToSlave(
+        { name: slave.name, tableName: slave.tableName, region: slave.region, client: context.clients.forSlave(slave) },
+        writes.map((pending) => pending.write),
+        {
+          concurrency: config.writeConcurrency,
+          deadline: slaveDeadline,
+          ...retryOptions(context),
+          onApplied: (applied) => {
+            const appliedAt = context.now();
+            for (const write of applied) {
+              const createdAt = byKey.get(write.keyId)?.change.createdAtMs ?? appliedAt;
+              if (createdAt < oldestCreatedAt) {
+                oldestCreatedAt = createdAt;
+                outcome.lagMs = Math.max(0, appliedAt - createdAt);
+              }
+            }
+          },
+        },
+      );
+      outcome.written = written.written;
+      outcome.retries = written.retries;
+      outcome.errors.push(...written.failed.map(({ error }) => error.message));
+      toPark = written.failed.flatMap(({ write, error }) => {
+        const pending = byKey.get(write.keyId);
+        return pending === undefined ? [] : [{ pending, reason: error.message }];
+      });
+    } finally {
+      if (slaveDeadline !== context.deadline) slaveDeadline.release();
+    }
+    if (store === undefined) return { ...outcome, mode: 'live', parked: 0, failed: toPark.map(({ pending }) => pending) };
+  }
+  return park(slave, toPark, state, startsCopy, parked, store, context, outcome);
+}
+
+async function park(
+  slave: SlaveConfig,
+  toPark: readonly { pending: PendingWrite; reason: string }[],
+  state: SlaveState | undefined,
+  startsCopy: boolean,
+  wasParked: boolean,
+  store: StateStore,
+  context: FanOutContext,
+  outcome: { slave: string; written: number; retries: number; lagMs: number | null; errors: string[] },
+): Promise<SlaveOutcome> {
+  if (toPark.length === 0 && !startsCopy) return { ...outcome, mode: wasParked ? 'parked' : 'live', parked: 0, failed: [] };
+  const parkedAt = context.now();
+  const byKey = new Map(toPark.map((entry) => [entry.pending.write.keyId, entry.pending]));
+  const epoch = state?.epoch ?? 0;
+  const changes = toPark.map(({ pending, reason }) => parkedChangeFor(pending.write, pending.change.sequenceNumber, pending.change.createdAtMs, parkedAt, reason, epoch));
+  const notKept = changes.length === 0 ? [] : await store.park(slave.name, changes, context.deadline);
+  const failed = notKept.flatMap(({ change }) => {
+    const pending = byKey.get(change.keyId);
+    return pending === undefined ? [] : [pending];
+  });
+  outcome.errors.push(...notKept.map(({ error }) => error.message));
+  if (failed.length === toPark.length && !startsCopy) return { ...outcome, mode: wasParked ? 'parked' : 'live', parked: 0, failed };
+  let announced: boolean;
+  try {
+    announced = await store.markParked(slave.name, epoch, toPark[0]?.reason ?? 'initial copy pending', startsCopy, context.deadline);
+    if (!announced) outcome.errors.push(`slave "${slave.name}" went live while its changes were being parked; the batch is re-delivered to be applied directly`);
+  } catch (error) {
+    outcome.errors.push(describeError(error));
+    announced = false;
+  }
+  // Kept but not announced: the changes stay for re-delivery, which parks or writes them under the slave's new state.
+  if (!announced) return { ...outcome, mode: wasParked ? 'parked' : 'live', parked: 0, failed: toPark.map(({ pending }) => pending) };
+  return { ...outcome, mode: 'parked', parked: toPark.length - failed.length, failed };
+}
+
+function retryOptions(context: FanOutContext): { backoff?: BackoffPolicy; random?: () => number } {
+  return {
+    ...(context.backoff === undefined ? {} : { backoff: context.backoff }),
+    ...(context.random === undefined ? {} : { random: context.random }),
+  };
+}

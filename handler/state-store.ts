@@ -1,0 +1,664 @@
+import {
+  BatchGetItemCommand,
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { keyIdentity } from './attribute-value';
+import { Semaphore } from './concurrency';
+import { describeError, StateTableError } from './errors';
+import { itemSize, MAX_ITEM_BYTES } from './item-size';
+import { retryCall, type BackoffPolicy } from './retry';
+import { writeToSlave } from './slave-writer';
+import type { Deadline } from './timing';
+import type { AttributeMap, Change, SlaveConfig, WriteRequest } from './types';
+
+/**
+ * One slave's parked changes are spread over this many partition keys, so that a long outage of a busy slave does
+ * not make one hot partition of the state table (one partition takes at most 1,000 writes a second).
+ */
+export const PARKED_PARTITIONS = 16;
+
+/** Room left in a parked change's item for its bookkeeping attributes; a larger image is parked as its key. */
+const PARKED_OVERHEAD_BYTES = 2 * 1024;
+
+/** A slave's mode: `live` takes writes straight from the stream; `parked` has them kept in the state table. */
+export type SlaveMode = 'live' | 'parked';
+
+/** Where a slave's initial copy stands: `pending` until every segment is done, then `done`. */
+export type CopyState = 'pending' | 'done';
+
+/** A slave's state item. */
+export interface SlaveState {
+  readonly slave: string;
+  readonly mode: SlaveMode;
+  /** Raised every time changes are parked: a drain goes live only if nothing was parked since it last looked. */
+  readonly generation: number;
+  /**
+   * Raised every time the slave goes live. A parked change is kept with the epoch its invocation read, and announced
+   * only while that epoch holds, so a change that lands after its slave went live is stale by its epoch alone: its
+   * batch was re-delivered and applied, and the drain deletes it without applying it.
+   */
+  readonly epoch: number;
+  /** When the slave was parked, epoch ms: the age of its oldest parked change is at most `now - parkedSince`. */
+  readonly parkedSince?: number;
+  /** Why the slave was parked, or why its drain last stopped. */
+  readonly reason?: string;
+  readonly copy?: CopyState;
+  /** False when no state item exists yet. */
+  readonly exists: boolean;
+}
+
+/** One parked change: the latest state of one key that a slave has not taken yet. */
+export interface ParkedChange {
+  readonly keyId: string;
+  readonly key: AttributeMap;
+  /** A put carries the full image; a change too large to park whole is parked as `read-master`. */
+  readonly change: Change;
+  readonly sequenceNumber: string;
+  readonly createdAtMs: number;
+  readonly parkedAtMs: number;
+  readonly reason: string;
+  /** The slave's epoch when the change was parked. */
+  readonly epoch: number;
+}
+
+/** A stream record that can never be applied, kept whole for `redrive`. */
+export interface RejectedRecord {
+  readonly eventId: string;
+  readonly sequenceNumber: string | undefined;
+  readonly record: unknown;
+  readonly reason: string;
+}
+
+/** Where one parallel-scan segment of a slave's initial copy stands. */
+export interface CopyCheckpoint {
+  readonly segment: number;
+  readonly totalSegments: number;
+  readonly done: boolean;
+  /** Where the next Scan page starts; absent before the first page and after the last. */
+  readonly startKey?: AttributeMap;
+  /** Items copied by this segment so far. */
+  readonly items: number;
+  /** When the segment's first page was read, epoch ms. */
+  readonly startedAt: number;
+  /** When the checkpoint was last saved, epoch ms. */
+  readonly updatedAt?: number;
+}
+
+/** A page of parked changes and where the next one starts. */
+export interface ParkedPage {
+  readonly changes: ParkedChange[];
+  readonly next?: Record<string, AttributeValue>;
+}
+
+export interface StateStoreOptions {
+  readonly concurrency: number;
+  readonly backoff?: BackoffPolicy;
+  readonly random?: () => number;
+  readonly now?: () => number;
+}
+
+/**
+ * The state table, in the master's region: each slave's mode, its parked changes, the records that could not be
+ * applied and the initial copy's checkpoints. Every read is strongly consistent, and every change of mode is a
+ * conditional write, so the live path, the drain and the copy agree on each slave without talking to each other.
+ */
+export class StateStore {
+  private readonly now: () => number;
+
+  public constructor(
+    private readonly client: DynamoDBClient,
+    public readonly tableName: string,
+    private readonly options: StateStoreOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The state of every slave, read in one strongly consistent call. */
+  public async readSlaveStates(slaves: readonly SlaveConfig[], deadline: Deadline): Promise<Map<string, SlaveState>> {
+    const states = new Map<string, SlaveState>();
+    let keys = slaves.map((slave) => slaveKey(slave.name));
+    while (keys.length > 0) {
+      const response = await this.call(
+        (signal) =>
+          this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }), { abortSignal: signal }),
+        'read the slaves\' states',
+        deadline,
+      );
+      for (const item of response.Responses?.[this.tableName] ?? []) {
+        const state = slaveStateOf(item);
+        states.set(state.slave, state);
+      }
+      keys = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    for (const slave of slaves) if (!states.has(slave.name)) states.set(slave.name, { slave: slave.name, mode: 'live', generation: 0, epoch: 0, exists: false });
+    return states;
+  }
+
+  /** One slave's state, strongly consistent. */
+  public async readSlaveState(slave: string, deadline: Deadline): Promise<SlaveState> {
+    const response = await this.call(
+      (signal) => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: slaveKey(slave), ConsistentRead: true }), { abortSignal: signal }),
+      `read slave "${slave}"'s state`,
+      deadline,
+    );
+    return response.Item === undefined ? { slave, mode: 'live', generation: 0, epoch: 0, exists: false } : slaveStateOf(response.Item);
+  }
+
+  /**
+   * Keeps changes for a slave: one item per key, so a key parked twice keeps only the newer change (stream records of
+   * one key reach the function in order). Resolves with what could not be kept; the caller must call `markParked`
+   * after the changes are kept, never before (see `markParked`).
+   */
+  public async park(slave: string, changes: readonly ParkedChange[], deadline: Deadline): Promise<{ change: ParkedChange; error: Error }[]> {
+    const byStateKey = new Map<string, ParkedChange>();
+    const writes: WriteRequest[] = changes.map((change) => {
+      const key = parkedKey(slave, change.keyId);
+      const keyId = keyIdentity(key);
+      byStateKey.set(keyId, change);
+      return { kind: 'put', keyId, key, item: { ...key, ...parkedAttributes(change) } };
+    });
+    const outcome = await writeToSlave(
+      { name: slave, label: `state table ${this.tableName} (parking for slave "${slave}")`, tableName: this.tableName, region: '', client: this.client },
+      writes,
+      { concurrency: this.options.concurrency, deadline, ...this.retryOptions() },
+    );
+    return outcome.failed.flatMap(({ write, error }) => {
+      const change = byStateKey.get(write.keyId);
+      return change === undefined ? [] : [{ change, error }];
+    });
+  }
+
+  /**
+   * Marks a slave parked and raises its generation, if its epoch is still `epoch`. Called after its changes are kept,
+   * never before: a drain that read the generation before this call sees it changed and does not go live; one that
+   * read it after this call finds the changes, which were kept before. Resolves false when the slave went live since
+   * `epoch` was read: the changes just kept are then stale, and the caller must leave its batch for re-delivery.
+   */
+  public async markParked(slave: string, epoch: number, reason: string, startsCopy: boolean, deadline: Deadline): Promise<boolean> {
+    try {
+      await this.call(
+        (signal) =>
+          this.client.send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: slaveKey(slave),
+              UpdateExpression: `SET #mode = :parked, parked_since = if_not_exists(parked_since, :now), reason = :reason, epoch = if_not_exists(epoch, :epoch)${startsCopy ? ', copy_state = if_not_exists(copy_state, :pending)' : ''} ADD generation :one`,
+              ConditionExpression: 'attribute_not_exists(epoch) OR epoch = :epoch',
+              ExpressionAttributeNames: { '#mode': 'mode' },
+              ExpressionAttributeValues: {
+                ':parked': { S: 'parked' },
+                ':now': { N: String(this.now()) },
+                ':reason': { S: reason.slice(0, 1_000) },
+                ':epoch': { N: String(epoch) },
+                ':one': { N: '1' },
+                ...(startsCopy ? { ':pending': { S: 'pending' } } : {}),
+              },
+            }),
+            { abortSignal: signal },
+          ),
+        `mark slave "${slave}" parked`,
+        deadline,
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Takes the drain lease of a slave until `untilMs`, so that only one drain applies its parked changes at a time.
+   * Resolves with the slave's state, or undefined when another drain holds the lease.
+   */
+  public async takeDrainLease(slave: string, owner: string, untilMs: number, deadline: Deadline): Promise<SlaveState | undefined> {
+    try {
+      const response = await this.call(
+        (signal) =>
+          this.client.send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: slaveKey(slave),
+              UpdateExpression: 'SET lease_owner = :owner, lease_until = :until',
+              ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :owner)',
+              ExpressionAttributeValues: { ':owner': { S: owner }, ':until': { N: String(untilMs) }, ':now': { N: String(this.now()) } },
+              ReturnValues: 'ALL_NEW',
+            }),
+            { abortSignal: signal },
+          ),
+        `take slave "${slave}"'s drain lease`,
+        deadline,
+      );
+      return response.Attributes === undefined ? undefined : slaveStateOf(response.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Gives the lease back, if this drain still holds it. */
+  public async releaseDrainLease(slave: string, owner: string, deadline: Deadline): Promise<void> {
+    try {
+      await this.call(
+        (signal) =>
+          this.client.send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: slaveKey(slave),
+              UpdateExpression: 'REMOVE lease_owner, lease_until',
+              ConditionExpression: 'lease_owner = :owner',
+              ExpressionAttributeValues: { ':owner': { S: owner } },
+            }),
+            { abortSignal: signal },
+          ),
+        `release slave "${slave}"'s drain lease`,
+        deadline,
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Records why the drain of a slave stopped, for `status`. */
+  public async noteDrainStopped(slave: string, owner: string, reason: string, deadline: Deadline): Promise<void> {
+    try {
+      await this.call(
+        (signal) =>
+          this.client.send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: slaveKey(slave),
+              UpdateExpression: 'SET reason = :reason',
+              ConditionExpression: 'lease_owner = :owner',
+              ExpressionAttributeValues: { ':owner': { S: owner }, ':reason': { S: reason.slice(0, 1_000) } },
+            }),
+            { abortSignal: signal },
+          ),
+        `note why slave "${slave}"'s drain stopped`,
+        deadline,
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * Puts a slave back to live if nothing was parked since its generation was `generation`, this drain still holds
+   * its lease and no initial copy is pending. Resolves false when one of those no longer holds.
+   */
+  public async markLive(slave: string, generation: number, owner: string, deadline: Deadline): Promise<boolean> {
+    try {
+      await this.call(
+        (signal) =>
+          this.client.send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: slaveKey(slave),
+              UpdateExpression: 'SET #mode = :live REMOVE parked_since, reason ADD epoch :one',
+              ConditionExpression: 'generation = :generation AND lease_owner = :owner AND (attribute_not_exists(copy_state) OR copy_state = :done)',
+              ExpressionAttributeNames: { '#mode': 'mode' },
+              ExpressionAttributeValues: { ':live': { S: 'live' }, ':generation': { N: String(generation) }, ':owner': { S: owner }, ':done': { S: 'done' }, ':one': { N: '1' } },
+            }),
+            { abortSignal: signal },
+          ),
+        `mark slave "${slave}" live`,
+        deadline,
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Marks a slave's initial copy done, so that the drain may apply its parked changes. */
+  public async markCopied(slave: string, deadline: Deadline): Promise<void> {
+    await this.call(
+      (signal) =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: slaveKey(slave),
+            UpdateExpression: 'SET copy_state = :done, copied_at = :now',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':done': { S: 'done' }, ':now': { N: String(this.now()) } },
+          }),
+          { abortSignal: signal },
+        ),
+      `mark slave "${slave}" copied`,
+      deadline,
+    );
+  }
+
+  /** Creates a new slave's state as parked with its copy pending, unless it has a state already. */
+  public async startCopy(slave: string, deadline: Deadline): Promise<SlaveState> {
+    await this.markParked(slave, 0, 'initial copy pending', true, deadline);
+    return this.readSlaveState(slave, deadline);
+  }
+
+  /** One page of one partition of a slave's parked changes, strongly consistent. */
+  public async parkedPage(slave: string, partition: number, start: Record<string, AttributeValue> | undefined, limit: number, deadline: Deadline): Promise<ParkedPage> {
+    const response = await this.call(
+      (signal) =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': { S: parkedPartitionKey(slave, partition) } },
+            ConsistentRead: true,
+            Limit: limit,
+            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+          }),
+          { abortSignal: signal },
+        ),
+      `read slave "${slave}"'s parked changes`,
+      deadline,
+    );
+    return { changes: (response.Items ?? []).map(parkedChangeOf), ...(response.LastEvaluatedKey === undefined ? {} : { next: response.LastEvaluatedKey }) };
+  }
+
+  /**
+   * Deletes parked changes a slave has taken (or stale ones), each only if it is still the change that was read: a
+   * newer one parked meanwhile stays, to be applied in its turn. Resolves with the number deleted.
+   */
+  public async deleteApplied(slave: string, changes: readonly ParkedChange[], deadline: Deadline): Promise<number> {
+    const semaphore = new Semaphore(this.options.concurrency);
+    let deleted = 0;
+    await Promise.all(
+      changes.map((change) =>
+        semaphore.run(async () => {
+          try {
+            await this.call(
+              (signal) =>
+                this.client.send(
+                  new DeleteItemCommand({
+                    TableName: this.tableName,
+                    Key: parkedKey(slave, change.keyId),
+                    ConditionExpression: 'seq = :seq AND epoch = :epoch',
+                    ExpressionAttributeValues: { ':seq': { S: change.sequenceNumber }, ':epoch': { N: String(change.epoch) } },
+                  }),
+                  { abortSignal: signal },
+                ),
+              `delete a drained change of slave "${slave}"`,
+              deadline,
+            );
+            deleted += 1;
+          } catch (error) {
+            if (!isConditionFailure(error)) throw error;
+          }
+        }),
+      ),
+    );
+    return deleted;
+  }
+
+  /** How many changes are parked for a slave: every partition counted, strongly consistent. */
+  public async countParked(slave: string, deadline: Deadline): Promise<number> {
+    const counts = await Promise.all(
+      partitions().map(async (partition) => {
+        let count = 0;
+        let start: Record<string, AttributeValue> | undefined;
+        do {
+          const response = await this.call(
+            (signal) =>
+              this.client.send(
+                new QueryCommand({
+                  TableName: this.tableName,
+                  KeyConditionExpression: 'pk = :pk',
+                  ExpressionAttributeValues: { ':pk': { S: parkedPartitionKey(slave, partition) } },
+                  Select: 'COUNT',
+                  ConsistentRead: true,
+                  ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+                }),
+                { abortSignal: signal },
+              ),
+            `count slave "${slave}"'s parked changes`,
+            deadline,
+          );
+          count += response.Count ?? 0;
+          start = response.LastEvaluatedKey;
+        } while (start !== undefined);
+        return count;
+      }),
+    );
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  /** Keeps records that can never be applied, whole (gzipped), for `redrive`. Resolves with those it could not keep. */
+  public async keepRejected(records: readonly RejectedRecord[], deadline: Deadline): Promise<{ record: RejectedRecord; error: Error }[]> {
+    const byKeyId = new Map<string, RejectedRecord>();
+    const writes: WriteRequest[] = records.map((rejected) => {
+      const body = gzipSync(JSON.stringify(rejected.record));
+      const key: AttributeMap = { pk: { S: 'rejected' }, sk: { S: `${rejected.sequenceNumber ?? '-'}#${rejected.eventId}` } };
+      const keyId = keyIdentity(key);
+      byKeyId.set(keyId, rejected);
+      return { kind: 'put', keyId, key, item: { ...key, record: { B: body }, reason: { S: rejected.reason.slice(0, 10_000) }, received_at: { N: String(this.now()) } } };
+    });
+    const outcome = await writeToSlave(
+      { name: 'rejected', label: `state table ${this.tableName} (rejected records)`, tableName: this.tableName, region: '', client: this.client },
+      writes,
+      { concurrency: this.options.concurrency, deadline, ...this.retryOptions() },
+    );
+    return outcome.failed.flatMap(({ write, error }) => {
+      const record = byKeyId.get(write.keyId);
+      return record === undefined ? [] : [{ record, error }];
+    });
+  }
+
+  /** The checkpoint of one segment of a slave's initial copy, if it has started. */
+  public async readCopyCheckpoint(slave: string, segment: number, deadline: Deadline): Promise<CopyCheckpoint | undefined> {
+    const response = await this.call(
+      (signal) => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: copyKey(slave, segment), ConsistentRead: true }), { abortSignal: signal }),
+      `read slave "${slave}"'s copy checkpoint of segment ${segment}`,
+      deadline,
+    );
+    return response.Item === undefined ? undefined : copyCheckpointOf(response.Item);
+  }
+
+  /** Saves where one segment of a slave's initial copy stands. */
+  public async saveCopyCheckpoint(slave: string, checkpoint: CopyCheckpoint, deadline: Deadline): Promise<void> {
+    const key = copyKey(slave, checkpoint.segment);
+    await this.call(
+      (signal) =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: {
+              ...key,
+              segment: { N: String(checkpoint.segment) },
+              total_segments: { N: String(checkpoint.totalSegments) },
+              done: { BOOL: checkpoint.done },
+              items: { N: String(checkpoint.items) },
+              started_at: { N: String(checkpoint.startedAt) },
+              updated_at: { N: String(this.now()) },
+              ...(checkpoint.startKey === undefined ? {} : { start_key: { M: checkpoint.startKey } }),
+            },
+          }),
+          { abortSignal: signal },
+        ),
+      `save slave "${slave}"'s copy checkpoint of segment ${checkpoint.segment}`,
+      deadline,
+    );
+  }
+
+  /** Every saved segment checkpoint of a slave's initial copy. */
+  public async copyCheckpoints(slave: string, deadline: Deadline): Promise<CopyCheckpoint[]> {
+    const checkpoints: CopyCheckpoint[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const response = await this.call(
+        (signal) =>
+          this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': { S: `copy#${slave}` } },
+              ConsistentRead: true,
+              ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+            }),
+            { abortSignal: signal },
+          ),
+        `read slave "${slave}"'s copy checkpoints`,
+        deadline,
+      );
+      checkpoints.push(...(response.Items ?? []).map(copyCheckpointOf));
+      start = response.LastEvaluatedKey;
+    } while (start !== undefined);
+    return checkpoints;
+  }
+
+  /** The records kept as rejected, oldest sequence number first. */
+  public async rejectedRecords(deadline: Deadline): Promise<{ sortKey: string; record: Uint8Array; reason: string }[]> {
+    const records: { sortKey: string; record: Uint8Array; reason: string }[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const response = await this.call(
+        (signal) =>
+          this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': { S: 'rejected' } },
+              ConsistentRead: true,
+              ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+            }),
+            { abortSignal: signal },
+          ),
+        'read the rejected records',
+        deadline,
+      );
+      for (const item of response.Items ?? []) {
+        const body = item.record?.B;
+        if (body !== undefined) records.push({ sortKey: item.sk?.S ?? '', record: body, reason: item.reason?.S ?? '' });
+      }
+      start = response.LastEvaluatedKey;
+    } while (start !== undefined);
+    return records;
+  }
+
+  /** Deletes a rejected record once it has been replayed. */
+  public async deleteRejected(sortKey: string, deadline: Deadline): Promise<void> {
+    await this.call(
+      (signal) => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk: { S: 'rejected' }, sk: { S: sortKey } } }), { abortSignal: signal }),
+      'delete a replayed rejected record',
+      deadline,
+    );
+  }
+
+  private async call<T>(send: (signal: AbortSignal) => Promise<T>, what: string, deadline: Deadline): Promise<T> {
+    try {
+      return await retryCall(send, `state table ${this.tableName}: ${what}`, { deadline, ...this.retryOptions() });
+    } catch (error) {
+      if (isConditionFailure(error)) throw error;
+      throw new StateTableError(`state table ${this.tableName}: could not ${what}: ${describeError(error)}`, { cause: error });
+    }
+  }
+
+  private retryOptions(): { backoff?: BackoffPolicy; random?: () => number } {
+    return {
+      ...(this.options.backoff === undefined ? {} : { backoff: this.options.backoff }),
+      ...(this.options.random === undefined ? {} : { random: this.options.random }),
+    };
+  }
+}
+
+/** The partitions a slave's parked changes are spread over. */
+export function partitions(): number[] {
+  return Array.from({ length: PARKED_PARTITIONS }, (_, index) => index);
+}
+
+/** The change to park for a write: the image itself while it fits in a state item, else the key to read back. */
+export function parkedChangeFor(write: WriteRequest, sequenceNumber: string, createdAtMs: number, parkedAtMs: number, reason: string, epoch: number): ParkedChange {
+  const fits = write.kind === 'delete' || itemSize(write.item) + itemSize(write.key) + PARKED_OVERHEAD_BYTES <= MAX_ITEM_BYTES;
+  const change: Change = write.kind === 'delete' ? { kind: 'delete' } : fits ? { kind: 'put', item: write.item } : { kind: 'read-master' };
+  return { keyId: write.keyId, key: write.key, change, sequenceNumber, createdAtMs, parkedAtMs, reason, epoch };
+}
+
+function slaveKey(slave: string): Record<string, AttributeValue> {
+  return { pk: { S: `slave#${slave}` }, sk: { S: 'state' } };
+}
+
+function copyKey(slave: string, segment: number): Record<string, AttributeValue> {
+  return { pk: { S: `copy#${slave}` }, sk: { S: `segment#${String(segment).padStart(6, '0')}` } };
+}
+
+function copyCheckpointOf(item: Record<string, AttributeValue>): CopyCheckpoint {
+  return {
+    segment: Number(item.segment?.N ?? '0'),
+    totalSegments: Number(item.total_segments?.N ?? '0'),
+    done: item.done?.BOOL === true,
+    items: Number(item.items?.N ?? '0'),
+    startedAt: Number(item.started_at?.N ?? '0'),
+    ...(item.updated_at?.N === undefined ? {} : { updatedAt: Number(item.updated_at.N) }),
+    ...(item.start_key?.M === undefined ? {} : { startKey: item.start_key.M }),
+  };
+}
+
+function parkedPartitionKey(slave: string, partition: number): string {
+  return `parked#${slave}#${String(partition).padStart(2, '0')}`;
+}
+
+/**
+ * A key's digest names its item: sort keys stop at 1,024 bytes, while a key of the master may be larger. The
+ * digest also picks the partition, so one key's changes always meet in one item.
+ */
+function parkedKey(slave: string, keyId: string): AttributeMap {
+  const digest = createHash('sha256').update(keyId).digest();
+  return { pk: { S: parkedPartitionKey(slave, digest.readUInt32BE(0) % PARKED_PARTITIONS) }, sk: { S: digest.toString('base64url') } };
+}
+
+function parkedAttributes(change: ParkedChange): AttributeMap {
+  return {
+    kind: { S: change.change.kind },
+    key: { M: change.key },
+    ...(change.change.kind === 'put' ? { item: { M: change.change.item } } : {}),
+    seq: { S: change.sequenceNumber },
+    created_at: { N: String(change.createdAtMs) },
+    parked_at: { N: String(change.parkedAtMs) },
+    reason: { S: change.reason.slice(0, 1_000) },
+    epoch: { N: String(change.epoch) },
+  };
+}
+
+function parkedChangeOf(item: Record<string, AttributeValue>): ParkedChange {
+  const key = item.key?.M ?? {};
+  const kind = item.kind?.S;
+  const image = item.item?.M;
+  const change: Change = kind === 'put' && image !== undefined ? { kind: 'put', item: image } : kind === 'delete' ? { kind: 'delete' } : { kind: 'read-master' };
+  return {
+    keyId: keyIdentity(key),
+    key,
+    change,
+    sequenceNumber: item.seq?.S ?? '0',
+    createdAtMs: Number(item.created_at?.N ?? '0'),
+    parkedAtMs: Number(item.parked_at?.N ?? '0'),
+    reason: item.reason?.S ?? '',
+    epoch: Number(item.epoch?.N ?? '0'),
+  };
+}
+
+function slaveStateOf(item: Record<string, AttributeValue>): SlaveState {
+  const slave = (item.pk?.S ?? '').replace(/^slave#/, '');
+  const copy = item.copy_state?.S;
+  return {
+    slave,
+    mode: item.mode?.S === 'parked' ? 'parked' : 'live',
+    generation: Number(item.generation?.N ?? '0'),
+    epoch: Number(item.epoch?.N ?? '0'),
+    ...(item.parked_since?.N === undefined ? {} : { parkedSince: Number(item.parked_since.N) }),
+    ...(item.reason?.S === undefined ? {} : { reason: item.reason.S }),
+    ...(copy === 'pending' || copy === 'done' ? { copy } : {}),
+    exists: true,
+  };
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}

@@ -1,0 +1,303 @@
+/**
+ * One slave's outage never holds back the others and loses nothing: the committed bundle, fed from a real DynamoDB
+ * Local stream by the emulated event source mapping, with the fault proxy in front of one slave and the drain run on
+ * a schedule as EventBridge would run it.
+ */
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { compareTables } from '../support/compare-tables';
+import { localClientConfig, startDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local';
+import { FaultKind, startFaultProxy, type FaultProxy, type WriteRequestJson } from '../support/fault-proxy';
+import { StreamPoller } from '../support/stream-poller';
+import { createTable } from '../support/tables';
+import { contextWith, loadBundleModule, type Bundle } from './helpers/bundle';
+
+let masterEngine: DynamoDbLocal;
+let otherEngine: DynamoDbLocal;
+let master: DynamoDBClient;
+let other: DynamoDBClient;
+let streams: DynamoDBStreamsClient;
+let tableCount = 0;
+const pollers: StreamPoller[] = [];
+const proxies: FaultProxy[] = [];
+const schedules: { stop(): Promise<void> }[] = [];
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  [masterEngine, otherEngine] = await Promise.all([startDynamoDbLocal(), startDynamoDbLocal()]);
+  master = new DynamoDBClient(localClientConfig(masterEngine.endpoint, 'eu-west-1'));
+  other = new DynamoDBClient(localClientConfig(otherEngine.endpoint, 'eu-west-1'));
+  streams = new DynamoDBStreamsClient(localClientConfig(masterEngine.endpoint, 'eu-west-1'));
+  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+});
+
+afterEach(async () => {
+  await Promise.all(schedules.splice(0).map((schedule) => schedule.stop()));
+  await Promise.all(pollers.splice(0).map((poller) => poller.stop()));
+  await Promise.all(proxies.splice(0).map((proxy) => proxy.stop()));
+  process.env = { ...savedEnv };
+});
+
+afterAll(async () => {
+  await Promise.all([masterEngine.stop(), otherEngine.stop()]);
+});
+
+function name(label: string): string {
+  tableCount += 1;
+  return `${label}-${tableCount}`;
+}
+
+interface Topology {
+  readonly masterTable: string;
+  readonly streamArn: string;
+  readonly stateTable: string;
+  /** The slave in the master's engine, written directly. */
+  readonly healthy: { readonly client: DynamoDBClient; readonly table: string };
+  /** The slave in the other engine, behind the fault proxy. */
+  readonly sick: { readonly client: DynamoDBClient; readonly table: string };
+  readonly proxy: FaultProxy;
+  /** Every write request the sick slave's engine applied, in the order it applied them. */
+  readonly applied: WriteRequestJson[];
+  readonly env: Record<string, string>;
+  readonly bundle: Bundle;
+}
+
+/** A master, a healthy slave, a slave behind the fault proxy, and the state table, with the bundle configured for them. */
+async function setUp(overrides: Record<string, string> = {}): Promise<Topology> {
+  const [masterTable, healthyTable, sickTable, stateTable] = await Promise.all([
+    createTable(master, { tableName: name('orders'), streamViewType: 'NEW_AND_OLD_IMAGES' }),
+    createTable(master, { tableName: name('orders-copy') }),
+    createTable(other, { tableName: name('orders-eu') }),
+    createTable(master, { tableName: name('replicator-state'), sortKey: { name: 'sk', type: 'S' } }),
+  ]);
+  const applied: WriteRequestJson[] = [];
+  const proxy = await startFaultProxy({ target: otherEngine.endpoint, seed: 3, onBatchWrite: (observation) => applied.push(...(observation.applied[sickTable.tableName] ?? [])) });
+  proxies.push(proxy);
+  const env = {
+    AWS_ENDPOINT_URL_DYNAMODB: masterEngine.endpoint,
+    REPLICATOR_SLAVES: JSON.stringify({
+      copy: { region: 'eu-west-1', table_name: healthyTable.tableName, endpoint: masterEngine.endpoint },
+      eu: { region: 'eu-central-1', table_name: sickTable.tableName, endpoint: proxy.endpoint },
+    }),
+    REPLICATOR_STATE_TABLE: stateTable.tableName,
+    REPLICATOR_MASTER_TABLE: masterTable.tableName,
+    REPLICATOR_SLAVE_BUDGET_MS: '400',
+    REPLICATOR_DEADLINE_MARGIN_MS: '500',
+    ...overrides,
+  };
+  return {
+    masterTable: masterTable.tableName,
+    streamArn: masterTable.streamArn ?? '',
+    stateTable: stateTable.tableName,
+    healthy: { client: master, table: healthyTable.tableName },
+    sick: { client: other, table: sickTable.tableName },
+    proxy,
+    applied,
+    env,
+    bundle: await loadBundleModule(env),
+  };
+}
+
+async function replicate(topology: Topology, options: { batchSize?: number } = {}): Promise<StreamPoller> {
+  const poller = new StreamPoller({ streams, streamArn: topology.streamArn, handler: topology.bundle.handler, batchSize: options.batchSize ?? 50, timeoutMs: 4_000, pollIntervalMs: 50, retryBackoffMs: 50 });
+  pollers.push(poller);
+  await poller.start();
+  return poller;
+}
+
+/** Runs the drain again and again, as the module's schedule does every minute; records what each run answered. */
+function scheduleDrain(bundle: Bundle, everyMs: number): { runs: { pending: Record<string, number> }[]; stop(): Promise<void> } {
+  const runs: { pending: Record<string, number> }[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      runs.push(await bundle.drain({}, contextWith(3_000, 'dynamo-replicator-drain')));
+      await new Promise((done) => setTimeout(done, everyMs));
+    }
+  })();
+  const schedule = {
+    runs,
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+  schedules.push(schedule);
+  return schedule;
+}
+
+async function expectEqual(topology: Topology, slave: { client: DynamoDBClient; table: string }): Promise<number> {
+  const comparison = await compareTables({ master: { client: master, tableName: topology.masterTable }, slave: { client: slave.client, tableName: slave.table } });
+  expect(comparison, `${slave.table} against ${topology.masterTable}`).toMatchObject({ missing: 0, extra: 0, different: 0, identical: true });
+  return comparison.masterItems;
+}
+
+async function slaveState(topology: Topology, slave: string): Promise<Record<string, AttributeValue> | undefined> {
+  const { Item } = await master.send(new GetItemCommand({ TableName: topology.stateTable, Key: { pk: { S: `slave#${slave}` }, sk: { S: 'state' } }, ConsistentRead: true }));
+  return Item;
+}
+
+/** Waits until the condition holds, failing only after `idleMs` in which it never did while nothing changed. */
+async function eventually(condition: () => Promise<boolean>, what: string, idleMs = 60_000): Promise<void> {
+  const started = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - started > idleMs) throw new Error(`${what}: not reached within ${idleMs} ms`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+const item = (pk: string, version: number): Record<string, AttributeValue> => ({ pk: { S: pk }, version: { N: String(version) }, body: { S: `v${version}` } });
+
+describe('Isolation: each slave on its own', () => {
+  it('keeps the healthy slave complete at every point of an outage longer than a batch can wait, then brings the other slave level with no manual step', async () => {
+    // Prepare
+    const topology = await setUp();
+    const poller = await replicate(topology);
+    const drains = scheduleDrain(topology.bundle, 300);
+    topology.proxy.failRandomly(FaultKind.SERVICE_UNAVAILABLE, 1);
+
+    // Act: the outage, checked after each round of writes
+    let version = 0;
+    for (let round = 0; round < 4; round += 1) {
+      for (let i = 0; i < 60; i += 1) {
+        version += 1;
+        const pk = `k${(round * 60 + i) % 97}`;
+        if (i % 13 === 12) await master.send(new DeleteItemCommand({ TableName: topology.masterTable, Key: { pk: { S: pk } } }));
+        else await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item(pk, version) }));
+      }
+      await poller.waitUntilCaughtUp();
+
+      // Assess: the healthy slave is complete at every point, and the sick one is parked, not retried
+      await expectEqual(topology, topology.healthy);
+      expect((await slaveState(topology, 'eu'))?.mode?.S).toBe('parked');
+    }
+    expect(poller.stats.retries, 'no batch waited for the sick slave').toBe(0);
+
+    // Act: recovery, with writes going on (mostly to keys the outage did not touch)
+    topology.proxy.clearFaults();
+    for (let i = 0; i < 120; i += 1) {
+      version += 1;
+      await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item(i % 10 === 0 ? `k${i}` : `new-${i}`, version) }));
+    }
+    await poller.waitUntilCaughtUp();
+    await eventually(async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the sick slave goes live again');
+    await poller.waitUntilCaughtUp();
+
+    // Assess
+    expect(await expectEqual(topology, topology.healthy)).toBeGreaterThan(100);
+    await expectEqual(topology, topology.sick);
+    expect(drains.runs.some((run) => (run.pending.eu ?? 0) > 0)).toBe(true);
+    expect(topology.proxy.stats.injected['service-unavailable']).toBeGreaterThan(0);
+  });
+
+  it('parks a slave that answers AccessDenied at once, and drains it once access is back', async () => {
+    // Prepare
+    const topology = await setUp({ REPLICATOR_SLAVE_BUDGET_MS: '30000' });
+    const poller = await replicate(topology);
+    topology.proxy.failRandomly(FaultKind.ACCESS_DENIED, 1);
+
+    // Act
+    const started = Date.now();
+    for (let i = 0; i < 80; i += 1) await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item(`a${i % 30}`, i) }));
+    await poller.waitUntilCaughtUp();
+    const outageMs = Date.now() - started;
+
+    // Assess: not retried for the 30 s budget, but parked at once
+    await expectEqual(topology, topology.healthy);
+    expect(outageMs).toBeLessThan(30_000);
+    expect((await slaveState(topology, 'eu'))?.reason?.S).toContain('AccessDeniedException');
+    expect(poller.stats.retries).toBe(0);
+
+    // Act
+    topology.proxy.clearFaults();
+    scheduleDrain(topology.bundle, 200);
+    await eventually(async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the slave goes live again');
+
+    // Assess
+    await expectEqual(topology, topology.sick);
+  });
+
+  it('never lets a direct write and a drained one of the same key land out of order, across the switch back to live', async () => {
+    // Prepare: a parked slave with hot keys, then the drain and live writes racing on the same keys
+    const topology = await setUp();
+    const poller = await replicate(topology, { batchSize: 10 });
+    topology.proxy.failRandomly(FaultKind.SERVICE_UNAVAILABLE, 1);
+    const keys = Array.from({ length: 12 }, (_, i) => `hot-${i}`);
+    let version = 0;
+    const writeRound = async (count: number): Promise<void> => {
+      for (let i = 0; i < count; i += 1) {
+        version += 1;
+        await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item(keys[version % keys.length] ?? 'hot-0', version) }));
+      }
+    };
+    await writeRound(120);
+    await poller.waitUntilCaughtUp();
+    expect((await slaveState(topology, 'eu'))?.mode?.S).toBe('parked');
+
+    // Act: recovery while writes to the same keys go on and the drain runs as often as it can
+    topology.proxy.clearFaults();
+    topology.proxy.failRandomly(FaultKind.PARTIAL, 0.3, { unprocessedFraction: 0.5 });
+    const drains = scheduleDrain(topology.bundle, 0);
+    for (let round = 0; round < 8; round += 1) {
+      await writeRound(40);
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    await poller.waitUntilCaughtUp();
+    await eventually(async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the slave goes live again');
+    await writeRound(60);
+    await poller.waitUntilCaughtUp();
+
+    // Assess: every key's versions reached the slave in increasing order, and the slave equals the master
+    const seen = new Map<string, number>();
+    for (const request of topology.applied) {
+      const written = request.PutRequest?.Item;
+      if (written === undefined) continue;
+      const pk = (written.pk as { S: string }).S;
+      const written_version = Number((written.version as { N: string }).N);
+      expect(written_version, `version of ${pk} written after ${seen.get(pk) ?? 0}`).toBeGreaterThanOrEqual(seen.get(pk) ?? 0);
+      seen.set(pk, written_version);
+    }
+    expect(seen.size).toBe(keys.length);
+    await expectEqual(topology, topology.sick);
+    await expectEqual(topology, topology.healthy);
+    expect(drains.runs.length).toBeGreaterThan(3);
+  });
+
+  it('loses nothing when a drain is killed half-way: the next one continues', async () => {
+    // Prepare: 600 parked changes
+    const topology = await setUp();
+    const poller = await replicate(topology, { batchSize: 100 });
+    topology.proxy.failRandomly(FaultKind.SERVICE_UNAVAILABLE, 1);
+    for (let i = 0; i < 600; i += 1) await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item(`d${i}`, i) }));
+    await poller.waitUntilCaughtUp();
+    topology.proxy.clearFaults();
+
+    // Act: a drain in its own process, killed once the slave has taken some of the changes
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(resolve('dist/lambda/index.mjs')).href)}); const end = Date.now() + 8000; await m.drain({}, { getRemainingTimeInMillis: () => end - Date.now() });`],
+      { env: { ...process.env, ...topology.env, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }, stdio: 'ignore' },
+    );
+    topology.proxy.failRandomly(FaultKind.PARTIAL, 0.5, { unprocessedFraction: 0.9 });
+    await eventually(async () => Promise.resolve(topology.applied.length >= 50), 'the killed drain applied some changes');
+    child.kill('SIGKILL');
+    await new Promise((done) => child.once('exit', done));
+    const appliedBeforeKill = topology.applied.length;
+    topology.proxy.clearFaults();
+
+    // Assess: it was killed half-way
+    expect(appliedBeforeKill).toBeLessThan(600);
+
+    // Act: the next drains, on schedule; the first ones find the killed drain's lease until it runs out
+    const drains = scheduleDrain(topology.bundle, 500);
+    await eventually(async () => Promise.resolve(drains.runs.at(-1)?.pending.eu === 0), 'the next drain applies the rest');
+
+    // Assess
+    expect(drains.runs.at(-1)?.pending).toEqual({ copy: 0, eu: 0 });
+    await expectEqual(topology, topology.sick);
+  });
+});
