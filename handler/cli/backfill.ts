@@ -1,4 +1,8 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ClientProvider } from '../clients';
+import { copyReadiness, finishSegment } from '../initial-copy';
+import { sleep } from '../retry';
+import { StateStore } from '../state-store';
 import { describeKey, keyIdentity, pickKey } from '../attribute-value';
 import { ConfigurationError } from '../errors';
 import { Deadline } from '../timing';
@@ -7,7 +11,7 @@ import type { WriteRequest } from '../types';
 import { CheckpointStore, type SegmentCheckpoint } from './checkpoint';
 import { MasterTableError } from './errors';
 import type { BackfillOptions } from './options';
-import { Progress, type ProgressOutput } from './progress';
+import { formatDuration, Progress, type ProgressOutput } from './progress';
 import { TokenBucket } from './rate-limiter';
 import { readAhead, scanSegment } from './scan';
 import { readTableFacts, type TableFacts } from './table-facts';
@@ -55,6 +59,10 @@ export interface BackfillSummary {
   /** When the first run of this copy started (ISO): the mapping must start within 24 hours of it. */
   readonly copyStartedAt: string;
   readonly checkpointDir: string;
+  /** The state table the new slaves' copy is recorded in, when there is one. */
+  readonly stateTable: string | null;
+  /** Slaves marked copied by this run: every segment of their copy is done, and the drain hands them over. */
+  readonly markedCopied: readonly string[];
 }
 
 export interface BackfillDependencies {
@@ -83,6 +91,8 @@ export async function runBackfill(options: BackfillOptions, dependencies: Backfi
     );
   }
   const limits = rateLimits(options, facts);
+  const copyState = options.stateTable === undefined ? undefined : await prepareCopyState(options, options.stateTable, master.client, dependencies, now);
+  const markedCopied = new Set<string>();
 
   const store = new CheckpointStore(options.checkpointDir, {
     table: master.tableName,
@@ -173,7 +183,19 @@ export async function runBackfill(options: BackfillOptions, dependencies: Backfi
       progress.add(page.items.length);
       const done = page.lastEvaluatedKey === undefined;
       await store.save({ segment, lastEvaluatedKey: page.lastEvaluatedKey ?? null, done, itemsCopied: copied, startedAt: copyStartedAt });
-      if (done) segmentsDone += 1;
+      if (done) {
+        segmentsDone += 1;
+        if (copyState !== undefined) {
+          for (const slave of options.slaves) {
+            const deadline = new Deadline(now() + PAGE_WRITE_TIMEOUT_MS);
+            try {
+              if (await finishSegment(copyState, slave.name, segment, options.segments, copied, copyStartedAt, deadline)) markedCopied.add(slave.name);
+            } finally {
+              deadline.release();
+            }
+          }
+        }
+      }
     }
   };
 
@@ -212,7 +234,36 @@ export async function runBackfill(options: BackfillOptions, dependencies: Backfi
     rateLimit: { itemsPerSecond: limits.items?.ratePerSecond ?? null, readUnitsPerSecond: limits.readUnits?.ratePerSecond ?? null },
     copyStartedAt: new Date(copyStartedAt).toISOString(),
     checkpointDir: options.checkpointDir,
+    stateTable: options.stateTable ?? null,
+    markedCopied: [...markedCopied],
   };
+}
+
+/**
+ * With a state table, a backfill is a new slave's initial copy: every slave must be marked `initial_copy` and parked
+ * (see `copyReadiness`), and the copy waits until each has been parked for the settle time, so that every change the
+ * copy cannot see is parked for the drain to apply after it.
+ */
+async function prepareCopyState(options: BackfillOptions, stateTable: string, client: DynamoDBClient, dependencies: BackfillDependencies, now: () => number): Promise<StateStore> {
+  const store = new StateStore(client, stateTable, { concurrency: options.writeConcurrency, now });
+  for (;;) {
+    const deadline = new Deadline(now() + PAGE_WRITE_TIMEOUT_MS);
+    let waitMs = 0;
+    try {
+      for (const slave of options.slaves) {
+        const readiness = await copyReadiness(store, slave, options.settleMs, now(), deadline);
+        if (readiness.state.copy === 'done') {
+          throw new ConfigurationError(`slave "${slave.name}"`, `was copied and handed over already (state table ${stateTable}): it is live; use verify --repair to repair it`);
+        }
+        if (!readiness.ready) waitMs = Math.max(waitMs, readiness.waitMs);
+      }
+    } finally {
+      deadline.release();
+    }
+    if (waitMs === 0 || dependencies.signal.aborted) return store;
+    dependencies.stderr.write(`waiting ${formatDuration(waitMs)} before reading the master: invocations of the replicator that started before the new slave was parked may still be running (--settle-seconds)\n`);
+    await sleep(waitMs, dependencies.signal);
+  }
 }
 
 interface RateLimits {

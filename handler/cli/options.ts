@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULTS, parseSlaves } from '../config';
 import { ConfigurationError } from '../errors';
+import { DEFAULT_SETTLE_MS } from '../initial-copy';
 import type { SlaveConfig } from '../types';
 
 /** Where the master table is. */
@@ -23,6 +24,8 @@ export interface CommonOptions {
   readonly rate: number | undefined;
   readonly json: boolean;
   readonly progress: boolean;
+  /** The replicator's state table (`--state-table`, or REPLICATOR_STATE_TABLE), in the master's region. */
+  readonly stateTable: string | undefined;
 }
 
 export interface BackfillOptions extends CommonOptions {
@@ -32,6 +35,26 @@ export interface BackfillOptions extends CommonOptions {
   readonly capacityShare: number | undefined;
   readonly checkpointDir: string;
   readonly requireStream: boolean;
+  /** How long a new slave must have been parked before the copy reads the master. */
+  readonly settleMs: number;
+}
+
+/** What `status` and `redrive` read. */
+export interface StateOptions {
+  readonly master: MasterLocation;
+  readonly slaves: readonly SlaveConfig[];
+  readonly stateTable: string;
+  readonly writeConcurrency: number;
+  readonly json: boolean;
+}
+
+export interface RedriveOptions extends StateOptions {
+  /** Invocation records to replay: `s3://bucket/prefix`, a file, or a directory of files. */
+  readonly from: string | undefined;
+  /** Replay the records the function kept as rejected in the state table. */
+  readonly rejected: boolean;
+  /** Delete each S3 object or rejected record once its records are replayed. */
+  readonly deleteReplayed: boolean;
 }
 
 export interface VerifyOptions extends CommonOptions {
@@ -78,7 +101,39 @@ export function parseCommonOptions(flags: RawFlags, env: NodeJS.ProcessEnv): Com
     rate: positiveNumber(flags, '--rate'),
     json: flags.json === true,
     progress: flags.progress !== false,
+    stateTable: stateTableOf(flags, env),
   };
+}
+
+/** Reads the flags of `status`. @throws ConfigurationError naming the flag. */
+export function parseStateOptions(flags: RawFlags, env: NodeJS.ProcessEnv): StateOptions {
+  const stateTable = stateTableOf(flags, env);
+  if (stateTable === undefined) throw new ConfigurationError('--state-table', 'is required (or set REPLICATOR_STATE_TABLE): the replicator\'s state table, the module\'s state_table_name output');
+  return {
+    master: parseMaster(flags, env),
+    slaves: readSlaves(flags, env),
+    stateTable,
+    writeConcurrency: integer(flags, '--write-concurrency', DEFAULTS.writeConcurrency, 1, 256),
+    json: flags.json === true,
+  };
+}
+
+/** Reads the flags of `redrive`. @throws ConfigurationError naming the flag. */
+export function parseRedriveOptions(flags: RawFlags, env: NodeJS.ProcessEnv): RedriveOptions {
+  const from = text(flags, '--from');
+  const rejected = flags.rejected === true;
+  if (from === undefined && !rejected) {
+    throw new ConfigurationError('--from', 'or --rejected is required: replay invocation records (--from s3://<failure bucket>/<prefix>, a file or a directory) or the records the function kept as rejected (--rejected)');
+  }
+  return { ...parseStateOptions(flags, env), from, rejected, deleteReplayed: flags.deleteReplayed === true };
+}
+
+function stateTableOf(flags: RawFlags, env: NodeJS.ProcessEnv): string | undefined {
+  const stateTable = text(flags, '--state-table') ?? nonEmpty(env.REPLICATOR_STATE_TABLE);
+  if (stateTable !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(stateTable)) {
+    throw new ConfigurationError('--state-table', `"${stateTable}" is not a DynamoDB table name: 3 to 255 letters, digits, "_", "-" or "."`);
+  }
+  return stateTable;
 }
 
 /** Reads the flags of `backfill`. @throws ConfigurationError naming the flag. */
@@ -107,6 +162,7 @@ export function parseBackfillOptions(flags: RawFlags, env: NodeJS.ProcessEnv): B
     capacityShare,
     checkpointDir: text(flags, '--checkpoint-dir') ?? CLI_DEFAULTS.checkpointDir,
     requireStream: flags.allowNoStream !== true,
+    settleMs: integer(flags, '--settle-seconds', DEFAULT_SETTLE_MS / 1000, 0, 86_400) * 1000,
   };
 }
 

@@ -2,7 +2,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { createClientProvider, type ClientProvider } from '../clients';
 import { ConfigurationError } from '../errors';
 import { runBackfill } from './backfill';
-import { parseBackfillOptions, parseVerifyOptions, type RawFlags } from './options';
+import { parseBackfillOptions, parseRedriveOptions, parseStateOptions, parseVerifyOptions, type RawFlags } from './options';
+import { formatRedrive, runRedrive } from './redrive';
+import { formatStatus, runStatus } from './status';
 import type { ProgressOutput } from './progress';
 import { formatBackfillSummary, formatVerifySummary } from './report';
 import { runVerify } from './verify';
@@ -39,7 +41,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   let exitCode: number = EXIT.ok;
   const clients = io.clients ?? createClientProvider();
   const program = new Command('dynamo-replicator')
-    .description('Initial copy (backfill) and proof of sameness (verify) for a DynamoDB master table and its slaves.')
+    .description('Initial copy (backfill), proof of sameness (verify), state (status) and replay of failed records (redrive) for a DynamoDB master table and its slaves.')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .showHelpAfterError('(add --help for the options)');
@@ -56,19 +58,32 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .option('--write-concurrency <n>', 'BatchWriteItem or BatchGetItem calls in flight per slave', '8')
       .option('--rate <items/s>', 'items read per second at most, per table (a token bucket shared by the workers)')
       .option('--json', 'print the summary as one JSON object on standard output')
-      .option('--no-progress', 'no progress bar or progress lines on standard error');
+      .option('--no-progress', 'no progress bar or progress lines on standard error')
+      .option('--state-table <name>', "the replicator's state table, the module's state_table_name output (default: REPLICATOR_STATE_TABLE)");
+
+  const stateCommand = (command: Command): Command =>
+    command
+      .requiredOption('--table <name>', 'master table name')
+      .option('--region <region>', "master table's region (default: AWS_REGION)")
+      .option('--endpoint <url>', 'DynamoDB endpoint of the master, for a local engine (default: AWS_ENDPOINT_URL_DYNAMODB)')
+      .option('--slaves <json>', SLAVES_HELP)
+      .option('--slaves-file <path>', 'file holding that JSON (default: the REPLICATOR_SLAVES variable)')
+      .option('--state-table <name>', "the replicator's state table, the module's state_table_name output (default: REPLICATOR_STATE_TABLE)")
+      .option('--write-concurrency <n>', 'calls in flight per table', '8')
+      .option('--json', 'print the summary as one JSON object on standard output');
 
   const act = (work: (flags: RawFlags) => Promise<number>) => async (flags: RawFlags) => {
     exitCode = await work(flags);
   };
 
-  common(program.command('backfill').description("copy every master item to every slave; run before the mapping starts (see docs/backfill.md)"))
+  common(program.command('backfill').description("copy every master item into new slaves marked initial_copy, while replication runs (see docs/backfill.md)"))
     .option('--segments <n>', 'parallel scan segments', '8')
     .option('--segment <list>', 'only these segments, e.g. 3, 0-7 or 0-3,8, to split the copy across machines (needs --total-segments)')
     .option('--total-segments <n>', 'segments in all, the same on every machine')
     .option('--capacity-share <fraction>', "share of the master's provisioned read capacity to use, e.g. 0.25 (not for on-demand tables)")
     .option('--checkpoint-dir <dir>', 'where each segment records its progress, to resume', 'dynamo-replicator-checkpoints')
     .addOption(new Option('--allow-no-stream', 'copy even though the master has no stream (a one-off copy, no replication after)'))
+    .option('--settle-seconds <n>', 'how long a new slave must have been parked before the copy reads the master (default 900: the longest Lambda invocation)')
     .action(
       act(async (flags) => {
         const options = parseBackfillOptions(withoutDefaultSegments(flags, program), io.env);
@@ -95,6 +110,27 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         io.stdout.write(`${options.json ? JSON.stringify(summary) : formatVerifySummary(summary)}\n`);
         if (summary.interrupted) return EXIT.interrupted;
         return summary.equal ? EXIT.ok : EXIT.failed;
+      }),
+    );
+
+  stateCommand(program.command('status').description('show each slave as live or parked, its parked changes and their age, and an initial copy\'s progress'))
+    .action(
+      act(async (flags) => {
+        const summary = await runStatus(parseStateOptions(flags, io.env), { clients });
+        io.stdout.write(`${flags.json === true ? JSON.stringify(summary) : formatStatus(summary)}\n`);
+        return EXIT.ok;
+      }),
+    );
+
+  stateCommand(program.command('redrive').description('replay stream records given up on (S3 invocation records, files of them) or kept as rejected: every key they name is brought level with the master'))
+    .option('--from <source>', 'invocation records: s3://<failure bucket>/<prefix>, a file, or a directory of files')
+    .option('--rejected', 'replay the records the function kept as rejected in the state table')
+    .option('--delete-replayed', 'delete each S3 object or file source once its records are replayed')
+    .action(
+      act(async (flags) => {
+        const summary = await runRedrive(parseRedriveOptions(flags, io.env), { clients, stderr: io.stderr });
+        io.stdout.write(`${flags.json === true ? JSON.stringify(summary) : formatRedrive(summary)}\n`);
+        return summary.undecodable.length > 0 || Object.values(summary.drain?.pending ?? {}).some((pending) => pending !== 0) ? EXIT.failed : EXIT.ok;
       }),
     );
 

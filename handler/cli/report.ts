@@ -23,12 +23,18 @@ export function formatBackfillSummary(summary: BackfillSummary, now: number = Da
     lines.push('Fix the cause and run the same command again: it resumes from the checkpoints.');
   } else if (summary.interrupted) {
     lines.push('Interrupted: every segment stopped after a page it had finished. Run the same command again to resume.');
+  } else if (summary.stateTable !== null) {
+    lines.push(
+      summary.markedCopied.length > 0
+        ? `Done. Marked copied in state table ${summary.stateTable}: ${summary.markedCopied.join(', ')}. The drain now applies the changes parked since the copy began and puts each slave live; npx dynamo-replicator status shows when.`
+        : `Done with these segments. The slaves are marked copied once every segment of the copy is done (other machines' too); npx dynamo-replicator status shows the copy's progress.`,
+    );
   } else {
     const deadline = Date.parse(summary.copyStartedAt) + STREAM_RETENTION_MS;
     const left = deadline - now;
     lines.push(
       left > 0
-        ? `Done. Once every machine's segments are done, start replication (the module's enabled = true, starting_position TRIM_HORIZON) before ${new Date(deadline).toISOString()} (${formatDuration(left)} from now), so the stream replays every change made since the copy started.`
+        ? `Done. Once every machine's segments are done, start replication from TRIM_HORIZON before ${new Date(deadline).toISOString()} (${formatDuration(left)} from now, 24 hours after the copy started), less the time replication needs to replay what was written since, and sooner if the mapping's maximum_record_age_in_seconds is below 24 hours: the stream must still hold every change made since the copy started. Adding a slave to a replicator that is running needs no such window: mark it initial_copy and pass --state-table.`
         : `Done, but the copy started more than 24 hours ago (${summary.copyStartedAt}): the stream no longer holds every change made since. Start replication, let it catch up, then run verify --repair.`,
     );
   }

@@ -21,8 +21,8 @@ const EXIT_OK = 0;
 const EXIT_DIFFERENT = 1;
 const EXIT_USAGE = 2;
 const EXIT_INTERRUPTED = 130;
-/** After the workload, how long replication may take to drain before the demo gives up. */
-const DRAIN_TIMEOUT_MS = 120_000;
+/** After the workload, how long draining may go without progress before the demo gives up. */
+const DRAIN_IDLE_TIMEOUT_MS = 60_000;
 /** On Ctrl-C, how long an invocation in flight may take to finish. */
 const STOP_GRACE_MS = 5_000;
 
@@ -224,7 +224,7 @@ async function run(options: DemoOptions, output: CapturedOutput, cleanup: Cleanu
   let drained = true;
   try {
     await Promise.race([
-      poller.waitUntilCaughtUp({ timeoutMs: DRAIN_TIMEOUT_MS }),
+      poller.waitUntilCaughtUp({ idleTimeoutMs: DRAIN_IDLE_TIMEOUT_MS }),
       new Promise((_, reject) => interrupt.addEventListener('abort', () => reject(new Interrupted()), { once: true })),
     ]);
   } catch (error) {

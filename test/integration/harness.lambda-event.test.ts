@@ -38,7 +38,7 @@ describe('Function: toLambdaEvent', () => {
       },
     });
     await poller.start();
-    await poller.waitUntilCaughtUp({ timeoutMs: 30_000 });
+    await poller.waitUntilCaughtUp();
     await poller.stop();
     return { records, streamArn };
   }

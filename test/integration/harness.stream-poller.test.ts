@@ -1,4 +1,4 @@
-import { DeleteItemCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
@@ -8,9 +8,17 @@ import {
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localClientConfig, startDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local';
-import { BatchOutcome, StreamPoller, type BatchReport, type StreamHandler } from '../support/stream-poller';
+import {
+  BatchOutcome,
+  FailureCondition,
+  NotCaughtUpError,
+  StreamPoller,
+  type BatchReport,
+  type OnFailureInvocationRecord,
+  type StreamHandler,
+} from '../support/stream-poller';
 import { createTable } from '../support/tables';
 
 describe('Class: StreamPoller', () => {
@@ -80,7 +88,7 @@ describe('Class: StreamPoller', () => {
     // Act
     await poller.start();
     await writeChanges(tableName, 20);
-    await poller.waitUntilCaughtUp({ timeoutMs: 30_000 });
+    await poller.waitUntilCaughtUp();
 
     // Assess
     const sequences = seen.map(sequence);
@@ -116,7 +124,7 @@ describe('Class: StreamPoller', () => {
 
     // Act
     await poller.start();
-    await poller.waitUntilCaughtUp({ timeoutMs: 30_000 });
+    await poller.waitUntilCaughtUp();
 
     // Assess
     const [first, second] = deliveries;
@@ -145,7 +153,7 @@ describe('Class: StreamPoller', () => {
 
     // Act
     await poller.start();
-    await poller.waitUntilCaughtUp({ timeoutMs: 30_000 });
+    await poller.waitUntilCaughtUp();
 
     // Assess
     expect(deliveries[1]).toEqual(deliveries[0]);
@@ -164,7 +172,7 @@ describe('Class: StreamPoller', () => {
 
     // Act
     await poller.start();
-    await poller.waitUntilCaughtUp({ timeoutMs: 30_000 });
+    await poller.waitUntilCaughtUp();
 
     // Assess
     expect(remaining[0]).toBeGreaterThan(4_000);
@@ -184,7 +192,7 @@ describe('Class: StreamPoller', () => {
     // Act
     await poller.start();
     await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: 'late' }, n: { N: '1000' } } }));
-    await poller.waitUntilCaughtUp({ timeoutMs: 30_000 });
+    await poller.waitUntilCaughtUp();
 
     // Assess
     expect(seen).toEqual(['1000']);
@@ -205,10 +213,393 @@ describe('Class: StreamPoller', () => {
       await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: `w${i}` } } }));
       await new Promise((done) => setTimeout(done, 100));
     }
-    await poller.waitUntilCaughtUp({ timeoutMs: 30_000 });
+    await poller.waitUntilCaughtUp();
 
     // Assess
     expect(batchSizes).toEqual([6]);
+  });
+
+  /** Puts one item per key, in this order: one INSERT or MODIFY record each. */
+  async function putItems(tableName: string, keys: readonly string[], attributes: Record<string, AttributeValue> = {}): Promise<void> {
+    for (const [index, key] of keys.entries()) {
+      await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: key }, n: { N: String(index) }, ...attributes } }));
+    }
+  }
+
+  function pkOf(record: DynamoDBRecord): string {
+    return record.dynamodb?.Keys?.['pk']?.S ?? '';
+  }
+
+  function onlyShard(current: StreamPoller): string {
+    const [shardId, ...others] = [...current.checkpoints.keys()];
+    if (shardId === undefined || others.length > 0) throw new Error(`expected one shard, got ${String(current.checkpoints.size)}`);
+    return shardId;
+  }
+
+  /** Rejects when `promise` has not settled within `ms`: a wait that never ends fails the test quickly. */
+  function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+    return Promise.race([
+      promise,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms).unref()),
+    ]);
+  }
+
+  describe('giving batches up', () => {
+    it('gives a batch up after maximumRetryAttempts retries, hands it to onFailure as the S3 invocation record, and moves on', async () => {
+      // Prepare
+      const { tableName, streamArn } = await masterTable();
+      await putItems(tableName, ['a', 'b', 'poison', 'c', 'd', 'e', 'f']);
+      const deliveries: string[][] = [];
+      const sequences = new Map<string, string>();
+      const failures: OnFailureInvocationRecord[] = [];
+      let lastFailedEvent: DynamoDBStreamEvent | undefined;
+      const handler: StreamHandler = (event) => {
+        deliveries.push(event.Records.map(pkOf));
+        for (const record of event.Records) sequences.set(pkOf(record), sequence(record));
+        if (event.Records.some((record) => pkOf(record) === 'poison')) {
+          lastFailedEvent = event;
+          throw new Error('cannot apply poison');
+        }
+      };
+      poller = new StreamPoller({
+        streams,
+        streamArn,
+        handler,
+        batchSize: 3,
+        maximumRetryAttempts: 2,
+        retryBackoffMs: 10,
+        pollIntervalMs: 50,
+        onFailure: (record) => failures.push(record),
+      });
+
+      // Act
+      await poller.start();
+      await poller.waitUntilCaughtUp({ idleTimeoutMs: 10_000 });
+
+      // Assess
+      expect(deliveries.slice(0, 3)).toEqual([['a', 'b', 'poison'], ['a', 'b', 'poison'], ['a', 'b', 'poison']]);
+      expect(deliveries.slice(3).flat()).toEqual(['c', 'd', 'e', 'f']);
+      expect(failures).toHaveLength(1);
+      const [failure] = failures;
+      expect(failure).toMatchObject({
+        version: '1.0',
+        requestContext: {
+          condition: FailureCondition.RETRY_ATTEMPTS_EXHAUSTED,
+          approximateInvokeCount: 3,
+          functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:dynamo-replicator',
+        },
+        responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+        DDBStreamBatchInfo: {
+          shardId: onlyShard(poller),
+          startSequenceNumber: sequences.get('a'),
+          endSequenceNumber: sequences.get('poison'),
+          batchSize: 3,
+          streamArn,
+        },
+      });
+      expect(failure?.DDBStreamBatchInfo.approximateArrivalOfFirstRecord).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      expect(Number.isNaN(Date.parse(failure?.timestamp ?? ''))).toBe(false);
+      expect(JSON.parse(failure?.payload ?? '{}')).toEqual(lastFailedEvent);
+      expect(poller.stats).toMatchObject({ batchesGivenUp: 1, recordsGivenUp: 3, recordsAcknowledged: 4 });
+      expect(poller.checkpoints.get(onlyShard(poller))).toBe(sequences.get('f'));
+    });
+
+    it('after a partial batch response, gives up from the lowest reported record to the end of the batch', async () => {
+      // Prepare
+      const { tableName, streamArn } = await masterTable();
+      await putItems(tableName, ['a', 'b', 'poison', 'c', 'd']);
+      const deliveries: string[][] = [];
+      const failures: OnFailureInvocationRecord[] = [];
+      const handler: StreamHandler = (event) => {
+        deliveries.push(event.Records.map(pkOf));
+        const poison = event.Records.find((record) => pkOf(record) === 'poison');
+        return { batchItemFailures: poison ? [{ itemIdentifier: sequence(poison) }] : [] };
+      };
+      poller = new StreamPoller({
+        streams,
+        streamArn,
+        handler,
+        batchSize: 3,
+        maximumRetryAttempts: 1,
+        retryBackoffMs: 10,
+        pollIntervalMs: 50,
+        onFailure: (record) => failures.push(record),
+      });
+
+      // Act
+      await poller.start();
+      await poller.waitUntilCaughtUp({ idleTimeoutMs: 10_000 });
+
+      // Assess
+      expect(deliveries).toEqual([['a', 'b', 'poison'], ['poison', 'c', 'd']]);
+      expect(failures).toHaveLength(1);
+      const given = JSON.parse(failures[0]?.payload ?? '{}') as DynamoDBStreamEvent;
+      expect(given.Records.map(pkOf)).toEqual(['poison', 'c', 'd']);
+      expect(failures[0]?.requestContext).toMatchObject({ condition: FailureCondition.RETRY_ATTEMPTS_EXHAUSTED, approximateInvokeCount: 2 });
+      // The function answered; it did not fail.
+      expect(failures[0]?.responseContext).toEqual({ statusCode: 200, executedVersion: '$LATEST' });
+      expect(poller.stats).toMatchObject({ recordsAcknowledged: 2, recordsGivenUp: 3, batchesGivenUp: 1 });
+    });
+
+    it('gives a failing batch up once its first record is older than maximumRecordAgeMs, then delivers newer records', async () => {
+      // Prepare
+      const { tableName, streamArn } = await masterTable();
+      await putItems(tableName, ['poison', 'a']);
+      const deliveries: string[][] = [];
+      const failures: OnFailureInvocationRecord[] = [];
+      const handler: StreamHandler = (event) => {
+        deliveries.push(event.Records.map(pkOf));
+        if (event.Records.some((record) => pkOf(record) === 'poison')) throw new Error('cannot apply poison');
+      };
+      poller = new StreamPoller({
+        streams,
+        streamArn,
+        handler,
+        batchSize: 2,
+        maximumRecordAgeMs: 1_000,
+        retryBackoffMs: 50,
+        maxRetryBackoffMs: 100,
+        pollIntervalMs: 50,
+        onFailure: (record) => failures.push(record),
+      });
+
+      // Act
+      const startedAt = Date.now();
+      await poller.start();
+      await vi.waitFor(() => expect(failures).toHaveLength(1), { timeout: 10_000, interval: 20 });
+      const givenUpAfterMs = Date.now() - startedAt;
+      await putItems(tableName, ['b', 'c']);
+      await poller.waitUntilCaughtUp({ idleTimeoutMs: 10_000 });
+
+      // Assess
+      expect(givenUpAfterMs).toBeGreaterThanOrEqual(1_000);
+      expect(failures[0]?.requestContext.condition).toBe(FailureCondition.RECORD_AGE_EXCEEDED);
+      expect(failures[0]?.requestContext.approximateInvokeCount).toBeGreaterThan(1);
+      expect(failures[0]?.DDBStreamBatchInfo.batchSize).toBe(2);
+      const retries = deliveries.filter((batch) => batch.includes('poison'));
+      expect(retries.length).toBe(failures[0]?.requestContext.approximateInvokeCount);
+      expect(deliveries.slice(retries.length)).toEqual([['b', 'c']]);
+      expect(poller.stats).toMatchObject({ batchesGivenUp: 1, recordsGivenUp: 2, recordsAcknowledged: 2 });
+    });
+
+    it('measures record age with recordAgeMs, and gives a batch up without invoking when it is already too old', async () => {
+      // Prepare
+      const { tableName, streamArn } = await masterTable();
+      await putItems(tableName, ['stale'], { stale: { BOOL: true } });
+      await putItems(tableName, ['fresh']);
+      const delivered: string[] = [];
+      const failures: OnFailureInvocationRecord[] = [];
+      poller = new StreamPoller({
+        streams,
+        streamArn,
+        handler: (event) => {
+          delivered.push(...event.Records.map(pkOf));
+        },
+        batchSize: 1,
+        maximumRecordAgeMs: 60_000,
+        // As if the stale record had been written ten minutes ago.
+        recordAgeMs: (record) => (record.dynamodb?.NewImage?.['stale'] === undefined ? 0 : 600_000),
+        pollIntervalMs: 50,
+        onFailure: (record) => failures.push(record),
+      });
+
+      // Act
+      await poller.start();
+      await poller.waitUntilCaughtUp({ idleTimeoutMs: 10_000 });
+
+      // Assess
+      expect(delivered).toEqual(['fresh']);
+      expect(failures).toHaveLength(1);
+      expect(failures[0]?.requestContext).toMatchObject({ condition: FailureCondition.RECORD_AGE_EXCEEDED, approximateInvokeCount: 0 });
+      expect(failures[0]?.responseContext).toBeUndefined();
+      expect((JSON.parse(failures[0]?.payload ?? '{}') as DynamoDBStreamEvent).Records.map(pkOf)).toEqual(['stale']);
+    });
+  });
+
+  describe('bisectBatchOnFunctionError', () => {
+    it('splits a batch whose invocation throws until the bad record is alone, without spending retries on the splits', async () => {
+      // Prepare
+      const { tableName, streamArn } = await masterTable();
+      await putItems(tableName, ['a', 'b', 'c', 'd', 'e', 'poison', 'g', 'h']);
+      const deliveries: string[][] = [];
+      const failures: OnFailureInvocationRecord[] = [];
+      const reports: BatchReport[] = [];
+      const handler: StreamHandler = (event) => {
+        deliveries.push(event.Records.map(pkOf));
+        if (event.Records.some((record) => pkOf(record) === 'poison')) throw new Error('cannot apply poison');
+      };
+      poller = new StreamPoller({
+        streams,
+        streamArn,
+        handler,
+        batchSize: 8,
+        bisectBatchOnFunctionError: true,
+        // No retry at all: only the splits may deliver a record twice.
+        maximumRetryAttempts: 0,
+        retryBackoffMs: 10,
+        pollIntervalMs: 50,
+        onFailure: (record) => failures.push(record),
+        onBatch: (report) => reports.push(report),
+      });
+
+      // Act
+      await poller.start();
+      await poller.waitUntilCaughtUp({ idleTimeoutMs: 10_000 });
+
+      // Assess
+      expect(deliveries).toEqual([
+        ['a', 'b', 'c', 'd', 'e', 'poison', 'g', 'h'],
+        ['a', 'b', 'c', 'd'],
+        ['e', 'poison', 'g', 'h'],
+        ['e', 'poison'],
+        ['e'],
+        ['poison'],
+        ['g', 'h'],
+      ]);
+      expect(reports.map((report) => report.bisected)).toEqual([true, false, true, true, false, false, false]);
+      expect(failures).toHaveLength(1);
+      expect((JSON.parse(failures[0]?.payload ?? '{}') as DynamoDBStreamEvent).Records.map(pkOf)).toEqual(['poison']);
+      expect(failures[0]?.requestContext).toMatchObject({ condition: FailureCondition.RETRY_ATTEMPTS_EXHAUSTED, approximateInvokeCount: 1 });
+      expect(poller.stats).toMatchObject({ bisections: 3, recordsAcknowledged: 7, recordsGivenUp: 1, batchesGivenUp: 1 });
+    });
+
+    it('does not split on a partial batch response', async () => {
+      // Prepare
+      const { tableName, streamArn } = await masterTable();
+      await putItems(tableName, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+      const deliveries: string[][] = [];
+      const handler: StreamHandler = (event) => {
+        deliveries.push(event.Records.map(pkOf));
+        const failed = deliveries.length === 1 ? event.Records[2] : undefined;
+        return { batchItemFailures: failed ? [{ itemIdentifier: sequence(failed) }] : [] };
+      };
+      poller = new StreamPoller({ streams, streamArn, handler, batchSize: 8, bisectBatchOnFunctionError: true, retryBackoffMs: 10, pollIntervalMs: 50 });
+
+      // Act
+      await poller.start();
+      await poller.waitUntilCaughtUp({ idleTimeoutMs: 10_000 });
+
+      // Assess
+      expect(deliveries).toEqual([
+        ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'],
+        ['c', 'd', 'e', 'f', 'g', 'h'],
+      ]);
+      expect(poller.stats.bisections).toBe(0);
+    });
+  });
+
+  describe('parallelizationFactor', () => {
+    it('runs batches of one shard concurrently, never two holding the same key, each key in stream order', async () => {
+      // Prepare
+      const { tableName, streamArn } = await masterTable();
+      const keys = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7'];
+      for (let round = 0; round < 4; round += 1) {
+        for (const key of keys) {
+          await client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: key }, round: { N: String(round) } } }));
+        }
+      }
+      const inFlight = new Set<string>();
+      const overlaps: string[] = [];
+      const rounds = new Map<string, number[]>();
+      let concurrent = 0;
+      let maxConcurrent = 0;
+      const handler: StreamHandler = async (event) => {
+        const batchKeys = event.Records.map(pkOf);
+        overlaps.push(...batchKeys.filter((key) => inFlight.has(key)));
+        for (const key of batchKeys) inFlight.add(key);
+        concurrent += 1;
+        maxConcurrent = Math.max(maxConcurrent, concurrent);
+        for (const record of event.Records) rounds.get(pkOf(record))?.push(Number(record.dynamodb?.NewImage?.['round']?.N));
+        await new Promise((done) => setTimeout(done, 60));
+        concurrent -= 1;
+        for (const key of batchKeys) inFlight.delete(key);
+      };
+      for (const key of keys) rounds.set(key, []);
+      poller = new StreamPoller({ streams, streamArn, handler, batchSize: 2, parallelizationFactor: 3, pollIntervalMs: 50 });
+
+      // Act
+      await poller.start();
+      await poller.waitUntilCaughtUp({ idleTimeoutMs: 10_000 });
+
+      // Assess
+      expect(overlaps).toEqual([]);
+      expect(maxConcurrent).toBeGreaterThan(1);
+      expect(maxConcurrent).toBeLessThanOrEqual(3);
+      for (const key of keys) expect(rounds.get(key), key).toEqual([0, 1, 2, 3]);
+      expect(poller.stats).toMatchObject({ recordsAcknowledged: 32, recordsDelivered: 32 });
+    });
+
+    it('advances the checkpoint only over a contiguous run of acknowledged records', async () => {
+      // Prepare
+      const { tableName, streamArn } = await masterTable();
+      await putItems(tableName, ['slow', 'k0', 'k1', 'k2', 'k3', 'k4', 'k5']);
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((done) => {
+        release = done;
+      });
+      let lastSequence = '';
+      const handler: StreamHandler = async (event) => {
+        for (const record of event.Records) {
+          if (lastSequence === '' || BigInt(sequence(record)) > BigInt(lastSequence)) lastSequence = sequence(record);
+        }
+        if (event.Records.some((record) => pkOf(record) === 'slow')) await gate;
+      };
+      poller = new StreamPoller({ streams, streamArn, handler, batchSize: 1, parallelizationFactor: 2, pollIntervalMs: 50 });
+      const current = poller;
+
+      // Act
+      await poller.start();
+      await vi.waitFor(() => expect(current.stats.recordsAcknowledged).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      const checkpointWhileBlocked = poller.checkpoints.get(onlyShard(poller));
+      release();
+      await poller.waitUntilCaughtUp({ idleTimeoutMs: 10_000 });
+
+      // Assess
+      expect(checkpointWhileBlocked).toBeUndefined();
+      expect(poller.checkpoints.get(onlyShard(poller))).toBe(lastSequence);
+      expect(poller.stats.recordsAcknowledged).toBe(7);
+    });
+  });
+
+  describe('Method: waitUntilCaughtUp', () => {
+    it('keeps waiting past idleTimeoutMs in total while records keep being acknowledged', async () => {
+      // Prepare
+      const { tableName, streamArn } = await masterTable();
+      await putItems(tableName, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+      const handler: StreamHandler = () => new Promise((done) => setTimeout(done, 300));
+      poller = new StreamPoller({ streams, streamArn, handler, batchSize: 1, pollIntervalMs: 50 });
+
+      // Act
+      await poller.start();
+      const startedAt = Date.now();
+      await poller.waitUntilCaughtUp({ idleTimeoutMs: 1_000 });
+
+      // Assess
+      expect(Date.now() - startedAt).toBeGreaterThan(2_000);
+      expect(poller.stats.recordsAcknowledged).toBe(8);
+    });
+
+    it('fails when only re-deliveries happen for idleTimeoutMs', async () => {
+      // Prepare
+      const { tableName, streamArn } = await masterTable();
+      await putItems(tableName, ['poison']);
+      const handler: StreamHandler = () => {
+        throw new Error('cannot apply poison');
+      };
+      poller = new StreamPoller({ streams, streamArn, handler, retryBackoffMs: 20, maxRetryBackoffMs: 50, pollIntervalMs: 50 });
+
+      // Act
+      await poller.start();
+      const outcome = await within(poller.waitUntilCaughtUp({ idleTimeoutMs: 1_000 }), 15_000).then(
+        () => 'caught up',
+        (error: unknown) => error,
+      );
+
+      // Assess
+      expect(outcome).toBeInstanceOf(NotCaughtUpError);
+      expect(String(outcome)).toMatch(/no progress for 1000 ms/);
+      expect(poller.stats.retries).toBeGreaterThan(5);
+    });
   });
 });
 
@@ -286,7 +677,7 @@ describe('Class: StreamPoller, on a scripted stream', () => {
 
     // Act
     await poller.start();
-    await poller.waitUntilCaughtUp({ timeoutMs: 10_000 });
+    await poller.waitUntilCaughtUp();
     await poller.stop();
 
     // Assess

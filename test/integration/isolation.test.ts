@@ -5,16 +5,18 @@
  */
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compareTables } from '../support/compare-tables';
 import { localClientConfig, startDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local';
 import { FaultKind, startFaultProxy, type FaultProxy, type WriteRequestJson } from '../support/fault-proxy';
-import { StreamPoller } from '../support/stream-poller';
+import { StreamPoller, type OnFailureInvocationRecord } from '../support/stream-poller';
+import { startLambdaControlPlane, type LambdaControlPlane } from '../support/lambda-control-plane';
 import { createTable } from '../support/tables';
-import { contextWith, loadBundleModule, type Bundle } from './helpers/bundle';
+import { loadBundleModule, type Bundle } from './helpers/bundle';
+import { scheduleDrain as startDrainSchedule, type DrainSchedule } from './helpers/drain-schedule';
 
 let masterEngine: DynamoDbLocal;
 let otherEngine: DynamoDbLocal;
@@ -25,6 +27,7 @@ let tableCount = 0;
 const pollers: StreamPoller[] = [];
 const proxies: FaultProxy[] = [];
 const schedules: { stop(): Promise<void> }[] = [];
+const planes: LambdaControlPlane[] = [];
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
@@ -39,6 +42,7 @@ afterEach(async () => {
   await Promise.all(schedules.splice(0).map((schedule) => schedule.stop()));
   await Promise.all(pollers.splice(0).map((poller) => poller.stop()));
   await Promise.all(proxies.splice(0).map((proxy) => proxy.stop()));
+  await Promise.all(planes.splice(0).map((plane) => plane.stop()));
   process.env = { ...savedEnv };
 });
 
@@ -64,6 +68,8 @@ interface Topology {
   readonly applied: WriteRequestJson[];
   readonly env: Record<string, string>;
   readonly bundle: Bundle;
+  /** What the emulated mapping gave up on and sent to its on-failure destination. */
+  readonly givenUp: OnFailureInvocationRecord[];
 }
 
 /** A master, a healthy slave, a slave behind the fault proxy, and the state table, with the bundle configured for them. */
@@ -99,33 +105,34 @@ async function setUp(overrides: Record<string, string> = {}): Promise<Topology> 
     applied,
     env,
     bundle: await loadBundleModule(env),
+    givenUp: [],
   };
 }
 
+/**
+ * The mapping as Lambda runs it, with a short retry limit: a design that let a batch wait for a sick slave would see
+ * it given up (and counted in `givenUp`) well within any outage here.
+ */
 async function replicate(topology: Topology, options: { batchSize?: number } = {}): Promise<StreamPoller> {
-  const poller = new StreamPoller({ streams, streamArn: topology.streamArn, handler: topology.bundle.handler, batchSize: options.batchSize ?? 50, timeoutMs: 4_000, pollIntervalMs: 50, retryBackoffMs: 50 });
+  const poller = new StreamPoller({
+    streams,
+    streamArn: topology.streamArn,
+    handler: topology.bundle.handler,
+    batchSize: options.batchSize ?? 50,
+    timeoutMs: 4_000,
+    pollIntervalMs: 50,
+    retryBackoffMs: 50,
+    maximumRetryAttempts: 2,
+    bisectBatchOnFunctionError: true,
+    onFailure: (record) => topology.givenUp.push(record),
+  });
   pollers.push(poller);
   await poller.start();
   return poller;
 }
 
-/** Runs the drain again and again, as the module's schedule does every minute; records what each run answered. */
-function scheduleDrain(bundle: Bundle, everyMs: number): { runs: { pending: Record<string, number> }[]; stop(): Promise<void> } {
-  const runs: { pending: Record<string, number> }[] = [];
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      runs.push(await bundle.drain({}, contextWith(3_000, 'dynamo-replicator-drain')));
-      await new Promise((done) => setTimeout(done, everyMs));
-    }
-  })();
-  const schedule = {
-    runs,
-    stop: async () => {
-      stopped = true;
-      await loop;
-    },
-  };
+function scheduleDrain(bundle: Bundle, everyMs: number): DrainSchedule {
+  const schedule = startDrainSchedule(bundle, everyMs);
   schedules.push(schedule);
   return schedule;
 }
@@ -148,6 +155,22 @@ async function eventually(condition: () => Promise<boolean>, what: string, idleM
     if (Date.now() - started > idleMs) throw new Error(`${what}: not reached within ${idleMs} ms`);
     await new Promise((done) => setTimeout(done, 100));
   }
+}
+
+/** The bundle's drain in a process of its own, as a new Lambda execution environment runs it. */
+function startDrainProcess(env: Record<string, string>, remainingMs: number): ChildProcess {
+  const bundleUrl = pathToFileURL(resolve('dist/lambda/index.mjs')).href;
+  return spawn(
+    process.execPath,
+    ['--input-type=module', '-e', `const m = await import(${JSON.stringify(bundleUrl)}); const end = Date.now() + ${remainingMs}; await m.drain({}, { getRemainingTimeInMillis: () => end - Date.now() });`],
+    { env: { ...process.env, ...env, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }, stdio: 'ignore' },
+  );
+}
+
+async function runDrainProcess(env: Record<string, string>, remainingMs: number): Promise<void> {
+  const child = startDrainProcess(env, remainingMs);
+  const code = await new Promise<number | null>((done) => child.once('exit', done));
+  expect(code, 'the drain process exit code').toBe(0);
 }
 
 const item = (pk: string, version: number): Record<string, AttributeValue> => ({ pk: { S: pk }, version: { N: String(version) }, body: { S: `v${version}` } });
@@ -176,6 +199,7 @@ describe('Isolation: each slave on its own', () => {
       expect((await slaveState(topology, 'eu'))?.mode?.S).toBe('parked');
     }
     expect(poller.stats.retries, 'no batch waited for the sick slave').toBe(0);
+    expect(topology.givenUp, 'no batch given up').toEqual([]);
 
     // Act: recovery, with writes going on (mostly to keys the outage did not touch)
     topology.proxy.clearFaults();
@@ -222,49 +246,79 @@ describe('Isolation: each slave on its own', () => {
   });
 
   it('never lets a direct write and a drained one of the same key land out of order, across the switch back to live', async () => {
-    // Prepare: a parked slave with hot keys, then the drain and live writes racing on the same keys
+    // Prepare: a parked slave with a backlog over many keys
     const topology = await setUp();
-    const poller = await replicate(topology, { batchSize: 10 });
+    const poller = await replicate(topology, { batchSize: 25 });
     topology.proxy.failRandomly(FaultKind.SERVICE_UNAVAILABLE, 1);
-    const keys = Array.from({ length: 12 }, (_, i) => `hot-${i}`);
+    const keys = Array.from({ length: 150 }, (_, i) => `hot-${i}`);
     let version = 0;
-    const writeRound = async (count: number): Promise<void> => {
-      for (let i = 0; i < count; i += 1) {
+    const writeRound = async (): Promise<void> => {
+      for (const key of keys) {
         version += 1;
-        await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item(keys[version % keys.length] ?? 'hot-0', version) }));
+        await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item(key, version) }));
       }
     };
-    await writeRound(120);
+    await writeRound();
     await poller.waitUntilCaughtUp();
     expect((await slaveState(topology, 'eu'))?.mode?.S).toBe('parked');
 
-    // Act: recovery while writes to the same keys go on and the drain runs as often as it can
+    // Act: the slave answers again; live writes to the same keys go on while the drain runs on its schedule, so
+    // each key's parked change and its newer live change race, across the switch back to live
     topology.proxy.clearFaults();
-    topology.proxy.failRandomly(FaultKind.PARTIAL, 0.3, { unprocessedFraction: 0.5 });
-    const drains = scheduleDrain(topology.bundle, 0);
-    for (let round = 0; round < 8; round += 1) {
-      await writeRound(40);
-      await new Promise((done) => setTimeout(done, 100));
-    }
+    topology.proxy.failRandomly(FaultKind.PARTIAL, 0.2, { unprocessedFraction: 0.5 });
+    await writeRound();
+    const drains = scheduleDrain(topology.bundle, 150);
+    await writeRound();
+    await writeRound();
     await poller.waitUntilCaughtUp();
     await eventually(async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the slave goes live again');
-    await writeRound(60);
+    await writeRound();
     await poller.waitUntilCaughtUp();
 
-    // Assess: every key's versions reached the slave in increasing order, and the slave equals the master
+    // Assess: each key's versions reached the slave in increasing order, and the slave equals the master
     const seen = new Map<string, number>();
     for (const request of topology.applied) {
       const written = request.PutRequest?.Item;
       if (written === undefined) continue;
       const pk = (written.pk as { S: string }).S;
-      const written_version = Number((written.version as { N: string }).N);
-      expect(written_version, `version of ${pk} written after ${seen.get(pk) ?? 0}`).toBeGreaterThanOrEqual(seen.get(pk) ?? 0);
-      seen.set(pk, written_version);
+      const writtenVersion = Number((written.version as { N: string }).N);
+      expect(writtenVersion, `version of ${pk} written after ${seen.get(pk) ?? 0}`).toBeGreaterThanOrEqual(seen.get(pk) ?? 0);
+      seen.set(pk, writtenVersion);
     }
     expect(seen.size).toBe(keys.length);
     await expectEqual(topology, topology.sick);
     await expectEqual(topology, topology.healthy);
-    expect(drains.runs.length).toBeGreaterThan(3);
+    expect(drains.runs.length).toBeGreaterThan(1);
+  });
+
+  it('does not switch back to live over a change parked during the drain\'s last pass', async () => {
+    // Prepare: a parked slave, and a drain whose calls to the state table pass through a proxy that holds its
+    // switch to live until a live invocation has parked one more change
+    const topology = await setUp();
+    const poller = await replicate(topology);
+    topology.proxy.failRandomly(FaultKind.SERVICE_UNAVAILABLE, 1);
+    for (let i = 0; i < 20; i += 1) await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item(`s${i}`, i) }));
+    await poller.waitUntilCaughtUp();
+    topology.proxy.clearFaults();
+    let held = false;
+    const stateProxy = await startFaultProxy({
+      target: masterEngine.endpoint,
+      beforeForward: async (operation, body) => {
+        if (held || operation !== 'UpdateItem' || !JSON.stringify(body).includes('"S":"live"')) return;
+        held = true;
+        await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item('s3', 1_000) }));
+        await poller.waitUntilCaughtUp();
+      },
+    });
+    proxies.push(stateProxy);
+
+    // Act: one drain in its own process, as the schedule would start it
+    await runDrainProcess({ ...topology.env, AWS_ENDPOINT_URL_DYNAMODB: stateProxy.endpoint, REPLICATOR_SLAVES: (topology.env.REPLICATOR_SLAVES ?? '').replaceAll(masterEngine.endpoint, stateProxy.endpoint) }, 20_000);
+
+    // Assess: the switch was attempted over the new change, refused, and the change applied before going live
+    expect(held).toBe(true);
+    expect((await slaveState(topology, 'eu'))?.mode?.S).toBe('live');
+    await expectEqual(topology, topology.sick);
   });
 
   it('loses nothing when a drain is killed half-way: the next one continues', async () => {
@@ -277,11 +331,7 @@ describe('Isolation: each slave on its own', () => {
     topology.proxy.clearFaults();
 
     // Act: a drain in its own process, killed once the slave has taken some of the changes
-    const child = spawn(
-      process.execPath,
-      ['--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(resolve('dist/lambda/index.mjs')).href)}); const end = Date.now() + 8000; await m.drain({}, { getRemainingTimeInMillis: () => end - Date.now() });`],
-      { env: { ...process.env, ...topology.env, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }, stdio: 'ignore' },
-    );
+    const child = startDrainProcess(topology.env, 8_000);
     topology.proxy.failRandomly(FaultKind.PARTIAL, 0.5, { unprocessedFraction: 0.9 });
     await eventually(async () => Promise.resolve(topology.applied.length >= 50), 'the killed drain applied some changes');
     child.kill('SIGKILL');
@@ -299,5 +349,51 @@ describe('Isolation: each slave on its own', () => {
     // Assess
     expect(drains.runs.at(-1)?.pending).toEqual({ copy: 0, eu: 0 });
     await expectEqual(topology, topology.sick);
+  });
+
+  it('consumes no record when its configuration is broken: it disables its own mapping, and resumes where it stopped once fixed', async () => {
+    // Prepare: the mapping's control plane, and a function whose REPLICATOR_SLAVES names no table for a slave
+    const topology = await setUp();
+    const plane = await startLambdaControlPlane();
+    planes.push(plane);
+    const broken = await loadBundleModule({ ...topology.env, AWS_ENDPOINT_URL_LAMBDA: plane.endpoint, REPLICATOR_SLAVES: '{"eu":{"region":"eu-central-1"}}' });
+    let handler = broken.handler;
+    const poller = new StreamPoller({
+      streams,
+      streamArn: topology.streamArn,
+      handler: (event, context) => handler(event, context),
+      batchSize: 20,
+      timeoutMs: 4_000,
+      pollIntervalMs: 50,
+      retryBackoffMs: 50,
+      maximumRetryAttempts: 2,
+      bisectBatchOnFunctionError: true,
+      controlPlane: plane,
+      functionName: 'orders-replicator',
+      onFailure: (record) => topology.givenUp.push(record),
+    });
+    pollers.push(poller);
+    await poller.start();
+    const uuid = poller.eventSourceMappingUuid ?? '';
+
+    // Act
+    for (let i = 0; i < 50; i += 1) await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item(`c${i}`, i) }));
+    await eventually(async () => Promise.resolve(plane.getEventSourceMapping(uuid)?.State === 'Disabled'), 'the function disables its mapping');
+    await new Promise((done) => setTimeout(done, 1_000));
+
+    // Assess: nothing consumed, nothing given up, nothing written
+    expect(poller.stats.recordsAcknowledged).toBe(0);
+    expect(topology.givenUp).toEqual([]);
+    expect((await compareTables({ master: { client: master, tableName: topology.masterTable }, slave: { client: topology.healthy.client, tableName: topology.healthy.table } })).slaveItems).toBe(0);
+
+    // Act: the configuration is fixed and the mapping enabled again, as the next terraform apply does
+    handler = (await loadBundleModule(topology.env)).handler;
+    plane.setEnabled(uuid, true);
+    await poller.waitUntilCaughtUp();
+
+    // Assess
+    expect(await expectEqual(topology, topology.healthy)).toBe(50);
+    await expectEqual(topology, topology.sick);
+    expect(topology.givenUp).toEqual([]);
   });
 });

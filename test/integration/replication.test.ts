@@ -10,7 +10,8 @@ import { startDynamoDbLocal, localClientConfig, type DynamoDbLocal } from '../su
 import { FaultKind, startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { StreamPoller } from '../support/stream-poller';
 import { createTable } from '../support/tables';
-import { loadBundle, type BundleHandler } from './helpers/bundle';
+import { loadBundleModule, type BundleHandler } from './helpers/bundle';
+import { scheduleDrain, type DrainSchedule } from './helpers/drain-schedule';
 
 let masterEngine: DynamoDbLocal;
 let otherEngine: DynamoDbLocal;
@@ -20,6 +21,7 @@ let streams: DynamoDBStreamsClient;
 let tableCount = 0;
 const pollers: StreamPoller[] = [];
 const proxies: FaultProxy[] = [];
+const schedules: DrainSchedule[] = [];
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
@@ -32,6 +34,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
+  await Promise.all(schedules.splice(0).map((schedule) => schedule.stop()));
   await Promise.all(pollers.splice(0).map((poller) => poller.stop()));
   await Promise.all(proxies.splice(0).map((proxy) => proxy.stop()));
   process.env = { ...savedEnv };
@@ -53,7 +56,7 @@ async function setUp(options: { viewType?: 'NEW_AND_OLD_IMAGES' | 'NEW_IMAGE' | 
   const otherEngineTable = await createTable(other, { tableName: name('orders-eu'), sortKey: { name: 'sk', type: 'N' } });
   const otherEndpoint = options.slaveEndpoint === undefined ? otherEngine.endpoint : await options.slaveEndpoint(otherEngine);
   const stateTable = await createTable(master, { tableName: name('replicator-state'), sortKey: { name: 'sk', type: 'S' } });
-  const handler = await loadBundle({
+  const bundle = await loadBundleModule({
     AWS_ENDPOINT_URL_DYNAMODB: masterEngine.endpoint,
     REPLICATOR_STATE_TABLE: stateTable.tableName,
     REPLICATOR_SLAVES: JSON.stringify({
@@ -61,7 +64,7 @@ async function setUp(options: { viewType?: 'NEW_AND_OLD_IMAGES' | 'NEW_IMAGE' | 
       eu: { region: 'eu-central-1', table_name: otherEngineTable.tableName, endpoint: otherEndpoint },
     }),
   });
-  return { masterTable: masterTable.tableName, streamArn: masterTable.streamArn ?? '', slaves: [{ client: master, table: sameEngine.tableName }, { client: other, table: otherEngineTable.tableName }], handler };
+  return { masterTable: masterTable.tableName, streamArn: masterTable.streamArn ?? '', slaves: [{ client: master, table: sameEngine.tableName }, { client: other, table: otherEngineTable.tableName }], handler: bundle.handler, bundle };
 }
 
 async function replicate(streamArn: string, handler: BundleHandler, options: { batchSize?: number; timeoutMs?: number } = {}): Promise<StreamPoller> {
@@ -170,10 +173,10 @@ describe('Replication through the committed bundle', () => {
     expect(await expectSlavesEqualMaster(masterTable, slaves)).toBeGreaterThan(0);
   });
 
-  it('loses nothing when a slave throttles, fails with 500s and returns unprocessed items, re-delivering from the reported record', async () => {
+  it('loses nothing when a slave throttles, fails with 500s and returns unprocessed items: what it does not take in time is parked and drained', async () => {
     // Prepare
     let proxy: FaultProxy | undefined;
-    const { masterTable, streamArn, slaves, handler } = await setUp({
+    const { masterTable, streamArn, slaves, handler, bundle } = await setUp({
       slaveEndpoint: async (engine) => {
         proxy = await startFaultProxy({ target: engine.endpoint, seed: 7 });
         proxies.push(proxy);
@@ -181,8 +184,9 @@ describe('Replication through the committed bundle', () => {
       },
     });
     if (proxy === undefined) throw new Error('the fault proxy did not start');
-    // 2.5 s of function time less the 2 s margin: a throttled slave runs out of time, so batches are re-delivered.
+    // 2.5 s of function time less the 2 s margin: a throttled slave runs out of time, so its writes are parked.
     const poller = await replicate(streamArn, handler, { batchSize: 50, timeoutMs: 2_500 });
+    schedules.push(scheduleDrain(bundle, 200));
     proxy.failNext(FaultKind.THROTTLING, 150);
     proxy.failNext(FaultKind.INTERNAL_SERVER_ERROR, 10);
     proxy.failNext(FaultKind.PROVISIONED_THROUGHPUT_EXCEEDED, 20);
@@ -197,6 +201,11 @@ describe('Replication through the committed bundle', () => {
       else await master.send(new PutItemCommand({ TableName: masterTable, Item: richItem(pk, 0, i) }));
     }
     await poller.waitUntilCaughtUp();
+    const drained = async (): Promise<boolean> => (await compareTables({ master: { client: master, tableName: masterTable }, slave: { client: other, tableName: slaves[1]?.table ?? '' } })).identical;
+    for (let idle = 0; !(await drained()); idle += 1) {
+      if (idle > 600) throw new Error('the drain did not bring the slave level within a minute');
+      await new Promise((done) => setTimeout(done, 100));
+    }
 
     // Assess
     expect(await expectSlavesEqualMaster(masterTable, slaves)).toBeGreaterThan(0);
@@ -204,7 +213,7 @@ describe('Replication through the committed bundle', () => {
     expect(proxy.stats.injected['provisioned-throughput-exceeded']).toBe(20);
     expect(proxy.stats.injected['internal-server-error']).toBeGreaterThanOrEqual(10);
     expect(proxy.stats.injected.partial).toBeGreaterThanOrEqual(10);
-    expect(poller.stats.partialFailures, JSON.stringify(poller.stats)).toBeGreaterThan(0);
+    expect(poller.stats.partialFailures, 'no batch waited for the slave').toBe(0);
     expect(poller.stats.handlerErrors).toBe(0);
   });
 });

@@ -69,6 +69,11 @@ export interface FaultProxyOptions {
   readonly seed?: number;
   /** Called for every BatchWriteItem call the engine answered with 200. */
   readonly onBatchWrite?: (observation: BatchWriteObservation) => void;
+  /**
+   * Awaited before any other call is forwarded, with its operation (`UpdateItem`) and parsed body: a test holds a
+   * call here to make another party act at exactly that point.
+   */
+  readonly beforeForward?: (operation: string, body: unknown) => Promise<void> | void;
 }
 
 /** A running proxy. */
@@ -252,7 +257,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     stats.requests += 1;
     const body = await readBody(req);
-    if (req.headers['x-amz-target'] !== BATCH_WRITE_TARGET) {
+    const target = req.headers['x-amz-target'];
+    if (target !== BATCH_WRITE_TARGET) {
+      if (options.beforeForward !== undefined && typeof target === 'string') {
+        await options.beforeForward(target.replace(/^DynamoDB_\d+\./, ''), JSON.parse(body.toString('utf8')) as unknown);
+      }
       const answer = await forward(req, body);
       send(res, answer.status, answer.headers, answer.body);
       return;
