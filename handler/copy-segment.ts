@@ -49,7 +49,7 @@ export interface CopySegmentDependencies {
 }
 
 /** Time kept to save the checkpoint after the last page. */
-const CHECKPOINT_RESERVE_MS = 5_000;
+const CHECKPOINT_RESERVE_MS = 1_000;
 /** Items per Scan page. */
 const PAGE_SIZE = 1_000;
 
