@@ -52,6 +52,7 @@ layer 'type check' npx tsc --noEmit -p tsconfig.json
 layer 'lint' npx eslint .
 layer 'bundle freshness' bundle_is_fresh
 layer 'unit tests' npx vitest run --project unit --coverage
+layer 'package' node test/package/check-package.mjs
 layer 'integration tests' npx vitest run --project integration
 layer 'terraform toolchain' wait_for_toolchain
 layer 'terraform checks and terratest' bash scripts/terraform-test.sh

@@ -1,6 +1,5 @@
 import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createRequire } from 'node:module';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError, ReplicationIncompleteError } from '../../handler/errors';
 import createReplicator, { createLegacyReplicator } from '../../handler/index';
@@ -50,18 +49,5 @@ describe('Function: createLegacyReplicator (the original package API)', () => {
   it('checks its options like REPLICATOR_SLAVES', () => {
     expect(() => createReplicator({ region: 'nowhere', table: 'orders' })).toThrow(ConfigurationError);
     expect(() => createReplicator({ region: 'nowhere', table: 'orders' })).toThrow('options.default.region: "nowhere" is not an AWS region');
-  });
-});
-
-describe('Package entry (CommonJS)', () => {
-  it("keeps require('dynamo-replicator')({ region, table }).process(event) working, with named exports beside it", () => {
-    // Act
-    const required = createRequire(import.meta.url)('../../dist/lib/index.cjs') as ((options: { region: string; table: string }) => { process: unknown }) & Record<string, unknown>;
-
-    // Assess
-    expect(typeof required).toBe('function');
-    expect(typeof required({ region: 'eu-west-1', table: 'orders' }).process).toBe('function');
-    expect(typeof required.Replicator).toBe('function');
-    expect(typeof required.createLegacyReplicator).toBe('function');
   });
 });
