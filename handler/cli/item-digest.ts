@@ -7,17 +7,21 @@ import type { AttributeMap } from '../types';
  * keeps no order in a map or set), binary is compared byte for byte (base64), and numbers are compared as the exact
  * decimal strings DynamoDB returns, never as JS numbers that would round 38 digits.
  */
-export function canonicalItem(item: AttributeMap): string {
-  return JSON.stringify(canonicalMap(item));
+export function canonicalItem(item: AttributeMap, ignored: ReadonlySet<string> = NONE): string {
+  return JSON.stringify(canonicalMap(item, ignored));
 }
 
 /** A short digest of {@link canonicalItem}, for comparing items without keeping them. */
-export function itemDigest(item: AttributeMap): string {
-  return createHash('sha256').update(canonicalItem(item)).digest('base64url');
+export function itemDigest(item: AttributeMap, ignored: ReadonlySet<string> = NONE): string {
+  return createHash('sha256').update(canonicalItem(item, ignored)).digest('base64url');
 }
 
-function canonicalMap(map: AttributeMap): unknown[] {
+const NONE: ReadonlySet<string> = new Set();
+
+/** `ignored` names top-level attributes left out of the comparison (`verify --ignore-attribute`). */
+function canonicalMap(map: AttributeMap, ignored: ReadonlySet<string> = NONE): unknown[] {
   return Object.entries(map)
+    .filter(([name]) => !ignored.has(name))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, value]) => [name, canonicalValue(value)]);
 }

@@ -59,10 +59,16 @@ export interface RedriveOptions extends StateOptions {
 
 export interface VerifyOptions extends CommonOptions {
   readonly recheckAttempts: number;
+  /** The first pause between re-reads of a difference; each further pause doubles. */
   readonly recheckDelayMs: number;
+  /** How long a difference is re-read before it counts: the replication lag the check allows for. */
+  readonly recheckWindowMs: number;
+  /** Top-level attributes left out of the comparison. */
+  readonly ignoreAttributes: readonly string[];
+  /** Compare only this share of the master's items (by parallel-scan segment), read by key from each slave. */
+  readonly sample: number | undefined;
   readonly samples: number;
   readonly repair: boolean;
-  readonly repairAttempts: number;
   readonly workDir: string | undefined;
   /** Partitions of the on-disk comparison; undefined chooses from the table's item count. */
   readonly partitions: number | undefined;
@@ -74,10 +80,10 @@ export type RawFlags = Readonly<Record<string, string | boolean | undefined>>;
 export const CLI_DEFAULTS = {
   segments: 8,
   pageSize: 1000,
-  recheckAttempts: 3,
+  recheckAttempts: 10,
   recheckDelayMs: 1000,
+  recheckWindowSeconds: 300,
   samples: 10,
-  repairAttempts: 3,
   checkpointDir: 'dynamo-replicator-checkpoints',
 } as const;
 
@@ -168,13 +174,27 @@ export function parseBackfillOptions(flags: RawFlags, env: NodeJS.ProcessEnv): B
 
 /** Reads the flags of `verify`. @throws ConfigurationError naming the flag. */
 export function parseVerifyOptions(flags: RawFlags, env: NodeJS.ProcessEnv): VerifyOptions {
+  const common = parseCommonOptions(flags, env);
+  const repair = flags.repair === true;
+  if (repair && common.stateTable === undefined) {
+    throw new ConfigurationError(
+      '--repair',
+      "needs the replicator's state table (--state-table or REPLICATOR_STATE_TABLE): a repair is parked there and applied by the drain, in order with replication, so no repair write can land after a newer replicated one",
+    );
+  }
+  const sample = positiveNumber(flags, '--sample');
+  if (sample !== undefined && sample > 1) throw new ConfigurationError('--sample', `is a fraction of the master's items from 0 to 1 (e.g. 0.01), not ${sample}`);
+  if (sample !== undefined && repair) throw new ConfigurationError('--sample', 'and --repair cannot be combined: a sample finds drift, a full verify repairs it');
+  const ignored = text(flags, '--ignore-attribute');
   return {
-    ...parseCommonOptions(flags, env),
+    ...common,
     recheckAttempts: integer(flags, '--recheck-attempts', CLI_DEFAULTS.recheckAttempts, 1, 100),
     recheckDelayMs: integer(flags, '--recheck-delay', CLI_DEFAULTS.recheckDelayMs, 0, 600_000),
+    recheckWindowMs: integer(flags, '--recheck-window', CLI_DEFAULTS.recheckWindowSeconds, 0, 86_400) * 1000,
+    ignoreAttributes: ignored === undefined ? [] : ignored.split(',').map((name) => name.trim()).filter((name) => name !== ''),
+    sample,
     samples: integer(flags, '--samples', CLI_DEFAULTS.samples, 0, 10_000),
-    repair: flags.repair === true,
-    repairAttempts: integer(flags, '--repair-attempts', CLI_DEFAULTS.repairAttempts, 1, 100),
+    repair,
     workDir: text(flags, '--work-dir'),
     partitions: optionalInteger(flags, '--partitions', 1, 256),
   };

@@ -96,11 +96,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   common(program.command('verify').description('compare every slave with the master item by item; exit 0 only when equal'))
     .option('--segments <n>', 'parallel scan segments per table', '8')
-    .option('--recheck-attempts <n>', 'strongly consistent re-reads of a difference before it counts', '3')
-    .option('--recheck-delay <ms>', 'pause between re-reads', '1000')
+    .option('--recheck-attempts <n>', 'strongly consistent re-reads of a difference at most before it counts', '10')
+    .option('--recheck-delay <ms>', 'first pause between re-reads; each further pause doubles', '1000')
+    .option('--recheck-window <seconds>', 'how long a difference is re-read before it counts: the replication lag allowed for (the IteratorAge alarm threshold by default)', '300')
+    .option('--ignore-attribute <names>', 'top-level attributes left out of the comparison, comma-separated (e.g. updated_at,etag)')
+    .option('--sample <fraction>', "compare only this share of the master's items (its scan segments), read by key from each slave; does not look for extra items")
     .option('--samples <n>', 'sample keys shown per kind of difference', '10')
-    .option('--repair', "write the master's current state of each differing key to the slave (deletes extras), then confirm")
-    .option('--repair-attempts <n>', 'repair writes of a key that keeps changing before giving up', '3')
+    .option('--repair', 'bring each differing key level with the master through the state table and the drain (needs --state-table), then confirm')
     .option('--work-dir <dir>', 'where the per-partition digests of the scan go (default: the system temp dir)')
     .option('--partitions <n>', 'on-disk partitions of the comparison (default: one per 200,000 items)')
     .action(

@@ -2,9 +2,13 @@ import { describeKey } from '../attribute-value';
 import { readMasterItems } from '../master-reader';
 import { sleep } from '../retry';
 import { Deadline } from '../timing';
-import { slaveLabel, writeToSlave, type SlaveTarget } from '../slave-writer';
-import type { AttributeMap, WriteRequest } from '../types';
+import type { ClientProvider } from '../clients';
+import { slaveLabel, type SlaveTarget } from '../slave-writer';
+import { StateStore } from '../state-store';
+import type { AttributeMap, SlaveConfig } from '../types';
 import { canonicalItem, keyOfIdentity } from './item-digest';
+import type { MasterLocation } from './options';
+import { drainNow, parkKeys } from './park-keys';
 import type { MasterTarget } from './tables';
 
 /** How a slave item differs from its master item. */
@@ -29,25 +33,35 @@ export interface RecheckOutcome {
 
 export interface RecheckOptions {
   readonly attempts: number;
+  /** The first pause; each further pause doubles, until `windowMs` has passed since the first read. */
   readonly delayMs: number;
+  readonly windowMs: number;
   readonly concurrency: number;
+  /** Top-level attributes left out of the comparison. */
+  readonly ignored: ReadonlySet<string>;
 }
 
 /** Time a group of strongly consistent reads may spend, retries included. */
 const READ_TIMEOUT_MS = 5 * 60_000;
 
 /**
- * Reads each suspected difference again on both sides, strongly consistently, up to `attempts` times with `delayMs`
- * between: a change the scan caught half-way (written on the master, not yet replicated) settles and is not called
- * drift. A key is drift only if it differs on every attempt.
+ * Reads each suspected difference again on both sides, strongly consistently, up to `attempts` times, pausing
+ * `delayMs`, then twice as long each time, for as long as `windowMs` allows: a change the scan caught half-way
+ * (written on the master, not yet replicated) settles within the replication lag and is not called drift. A key is
+ * drift only if it differs on every attempt.
  */
 export async function recheckDifferences(master: MasterTarget, slave: SlaveTarget, keyIds: readonly string[], options: RecheckOptions): Promise<RecheckOutcome> {
   let pending = [...keyIds];
   const drift = new Map<string, Drift>();
   const unreadable = new Map<string, string>();
   let settled = 0;
+  const started = Date.now();
   for (let attempt = 0; attempt < options.attempts && pending.length > 0; attempt += 1) {
-    if (attempt > 0) await sleep(options.delayMs);
+    if (attempt > 0) {
+      const left = started + options.windowMs - Date.now();
+      if (left <= 0) break;
+      await sleep(Math.min(left, options.delayMs * 2 ** (attempt - 1)));
+    }
     const read = await readBothSides(master, slave, pending, options.concurrency);
     const stillPending: string[] = [];
     for (const keyId of pending) {
@@ -59,7 +73,7 @@ export async function recheckDifferences(master: MasterTarget, slave: SlaveTarge
         continue;
       }
       unreadable.delete(keyId);
-      const kind = compareStates(state.master, state.slave);
+      const kind = compareStates(state.master, state.slave, options.ignored);
       if (kind === undefined) {
         drift.delete(keyId);
         settled += 1;
@@ -77,58 +91,31 @@ export async function recheckDifferences(master: MasterTarget, slave: SlaveTarge
 /** What `--repair` did for one slave. */
 export interface RepairOutcome {
   readonly repaired: number;
-  /** Keys still different after every attempt, with the reason. */
+  /** Keys still different after the repair, with the reason. */
   readonly unrepaired: Map<string, string>;
 }
 
 /**
- * Writes the master's current state of each drifting key to the slave (a put, or a delete where the master has no
- * item), then reads both sides again to confirm; a key that still differs (the master changed meanwhile, or a
- * replicated write landed in between) is written again from the fresh read, up to `attempts` times.
- *
- * Safe while replication runs: a repair write carries the master's state as read after every change the stream has
- * not yet delivered, so a later replicated write only moves the slave forward; and a repair write that lands after a
- * newer replicated one shows up in the confirming read as a difference and is written again.
+ * Repairs drifting keys through the replicator: each is parked for the slave as "read the master" and the drain
+ * applies the master's current item, in order with the live path's writes (see `parkKeys`), so no repair write can
+ * land after a newer replicated one. Then both sides are read again: a key still different is reported.
  */
 export async function repairDrift(
-  master: MasterTarget,
-  slave: SlaveTarget,
+  master: MasterTarget & { readonly location: MasterLocation },
+  slave: SlaveTarget & { readonly config: SlaveConfig },
   drift: ReadonlyMap<string, Drift>,
-  options: { readonly attempts: number; readonly concurrency: number },
+  options: { readonly stateTable: string; readonly concurrency: number; readonly clients: ClientProvider; readonly recheck: RecheckOptions },
 ): Promise<RepairOutcome> {
-  let pending = new Map(drift);
+  const store = new StateStore(master.client, options.stateTable, { concurrency: options.concurrency });
+  const keys = [...drift.keys()].map((keyId) => ({ keyId, key: keyOfIdentity(keyId), sequenceNumber: '0', createdAtMs: Date.now() }));
+  await parkKeys(store, slave.config, keys, 'verify --repair', Date.now);
+  const drained = await drainNow(master.location, [slave.config], options.stateTable, options.concurrency, options.clients, Date.now);
   const unrepaired = new Map<string, string>();
-  let repaired = 0;
-  for (let attempt = 0; attempt < options.attempts && pending.size > 0; attempt += 1) {
-    const writes: WriteRequest[] = [...pending].map(([keyId, { masterItem }]) => {
-      const key = keyOfIdentity(keyId);
-      return masterItem === null ? { kind: 'delete', keyId, key } : { kind: 'put', keyId, key, item: masterItem };
-    });
-    const deadline = new Deadline(Date.now() + READ_TIMEOUT_MS);
-    const outcome = await writeToSlave(slave, writes, { concurrency: options.concurrency, deadline }).finally(() => deadline.release());
-    for (const { write, error } of outcome.failed) unrepaired.set(write.keyId, error.message);
-    const confirm = await readBothSides(master, slave, [...pending.keys()], options.concurrency);
-    const next = new Map<string, Drift>();
-    for (const keyId of pending.keys()) {
-      const state = confirm.get(keyId);
-      if (state === undefined) continue;
-      if ('error' in state) {
-        unrepaired.set(keyId, state.error);
-        next.set(keyId, pending.get(keyId) ?? { kind: 'different', masterItem: null });
-        continue;
-      }
-      const kind = compareStates(state.master, state.slave);
-      if (kind === undefined) {
-        unrepaired.delete(keyId);
-        repaired += 1;
-      } else {
-        if (!unrepaired.has(keyId)) unrepaired.set(keyId, `still ${kind} after ${attempt + 1} repair write(s): the item is changing on the master`);
-        next.set(keyId, { kind, masterItem: state.master });
-      }
-    }
-    pending = next;
-  }
-  return { repaired, unrepaired };
+  const left = drained.pending[slave.config.name] ?? 0;
+  const confirm = await recheckDifferences(master, slave, [...drift.keys()], options.recheck);
+  for (const [keyId, { kind }] of confirm.drift) unrepaired.set(keyId, `still ${kind} after the repair${left > 0 ? ` (${left} changes still parked for the slave: ${drained.slaves[slave.config.name]?.errors[0] ?? 'the scheduled drain goes on'})` : ''}`);
+  for (const [keyId, error] of confirm.unreadable) unrepaired.set(keyId, error);
+  return { repaired: drift.size - unrepaired.size, unrepaired };
 }
 
 type SideStates = { readonly master: AttributeMap | null; readonly slave: AttributeMap | null } | { readonly error: string };
@@ -160,8 +147,8 @@ async function readBothSides(master: MasterTarget, slave: SlaveTarget, keyIds: r
 }
 
 /** How the slave's item differs from the master's, or undefined when they are equal (or both absent). */
-export function compareStates(masterItem: AttributeMap | null, slaveItem: AttributeMap | null): DriftKind | undefined {
+export function compareStates(masterItem: AttributeMap | null, slaveItem: AttributeMap | null, ignored: ReadonlySet<string> = new Set()): DriftKind | undefined {
   if (masterItem === null) return slaveItem === null ? undefined : 'extra';
   if (slaveItem === null) return 'missing';
-  return canonicalItem(masterItem) === canonicalItem(slaveItem) ? undefined : 'different';
+  return canonicalItem(masterItem, ignored) === canonicalItem(slaveItem, ignored) ? undefined : 'different';
 }

@@ -3,20 +3,18 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { ClientProvider } from '../clients';
-import { DEFAULTS } from '../config';
-import { drainSlaves, type DrainResult } from '../drain';
+import type { DrainResult } from '../drain';
 import { describeError, ReplicatorError } from '../errors';
-import { StateStore, type ParkedChange } from '../state-store';
+import { StateStore } from '../state-store';
 import { parseStreamBatch } from '../stream-record';
 import { Deadline } from '../timing';
-import type { AttributeMap, SlaveConfig } from '../types';
+import type { AttributeMap } from '../types';
 import type { RedriveOptions } from './options';
+import { drainNow, parkKeys, type KeyToBring } from './park-keys';
 import { connectMaster } from './tables';
 
-/** The calls of one slave's parking may take this long. */
-const PARK_TIMEOUT_MS = 10 * 60_000;
-/** The drain that follows may take this long. */
-const DRAIN_TIMEOUT_MS = 10 * 60_000;
+/** Reading the rejected records may take this long. */
+const READ_TIMEOUT_MS = 10 * 60_000;
 
 /** A source of stream records to replay could not be read. */
 export class RedriveSourceError extends ReplicatorError {
@@ -57,14 +55,14 @@ export async function runRedrive(options: RedriveOptions, dependencies: { client
   const sources: SourceRecord[] = [];
   if (options.from !== undefined) sources.push(...(await readSource(options.from, dependencies.s3)));
   if (options.rejected) {
-    const deadline = new Deadline(now() + PARK_TIMEOUT_MS);
+    const deadline = new Deadline(now() + READ_TIMEOUT_MS);
     try {
       for (const rejected of await store.rejectedRecords(deadline)) {
         sources.push({
           origin: `rejected record ${rejected.sortKey}`,
           body: { Records: [JSON.parse(gunzipSync(rejected.record).toString('utf8')) as unknown] },
           remove: async () => {
-            const removal = new Deadline(now() + PARK_TIMEOUT_MS);
+            const removal = new Deadline(now() + READ_TIMEOUT_MS);
             try {
               await store.deleteRejected(rejected.sortKey, removal);
             } finally {
@@ -95,61 +93,16 @@ export async function runRedrive(options: RedriveOptions, dependencies: { client
     if (batch.unusable.length === 0) replayed.push(source);
   }
 
-  const parkedAt = now();
-  const changes: ParkedChange[] = [...keys].map(([keyId, { key, sequenceNumber, createdAtMs }]) => ({
-    keyId,
-    key,
-    change: { kind: 'read-master' },
-    sequenceNumber,
-    createdAtMs,
-    parkedAtMs: parkedAt,
-    reason: 'redrive',
-    epoch: 0,
-  }));
-  if (changes.length > 0) await Promise.all(options.slaves.map((slave) => parkForSlave(store, slave, changes, now)));
+  const changes: KeyToBring[] = [...keys].map(([keyId, { key, sequenceNumber, createdAtMs }]) => ({ keyId, key, sequenceNumber, createdAtMs }));
+  if (changes.length > 0) await Promise.all(options.slaves.map((slave) => parkKeys(store, slave, changes, 'redrive', now)));
   for (const source of replayed) if (options.deleteReplayed || source.origin.startsWith('rejected record')) await source.remove?.();
 
   let drain: DrainResult | null = null;
   if (changes.length > 0) {
     dependencies.stderr.write(`parked ${changes.length} keys for ${options.slaves.map((slave) => slave.name).join(', ')}; draining now\n`);
-    const clients: ClientProvider = { forSlave: (slave) => dependencies.clients.forSlave(slave), forMaster: (region) => dependencies.clients.forMaster(region, options.master.endpoint) };
-    drain = await drainSlaves(
-      {
-        config: {
-          slaves: options.slaves,
-          skipTtlDeletes: false,
-          writeConcurrency: options.writeConcurrency,
-          deadlineMarginMs: DEFAULTS.deadlineMarginMs,
-          metricsNamespace: DEFAULTS.metricsNamespace,
-          replicatorName: DEFAULTS.replicatorName,
-          slaveBudgetMs: DEFAULTS.slaveBudgetMs,
-          stateTable: options.stateTable,
-          masterTable: options.master.tableName,
-          masterRegion: options.master.region,
-        },
-        clients,
-        log: () => undefined,
-        now,
-      },
-      DRAIN_TIMEOUT_MS,
-    );
+    drain = await drainNow(options.master, options.slaves, options.stateTable, options.writeConcurrency, dependencies.clients, now);
   }
   return { sources: sources.length, records, keys: changes.length, undecodable, drain };
-}
-
-/** Parks the keys for one slave under the epoch it has now; if it goes live meanwhile, parks them again. */
-async function parkForSlave(store: StateStore, slave: SlaveConfig, changes: readonly ParkedChange[], now: () => number): Promise<void> {
-  const deadline = new Deadline(now() + PARK_TIMEOUT_MS);
-  try {
-    for (;;) {
-      const state = await store.readSlaveState(slave.name, deadline);
-      const notKept = await store.park(slave.name, changes.map((change) => ({ ...change, epoch: state.epoch })), deadline);
-      if (notKept.length > 0) throw new RedriveSourceError(`could not park ${notKept.length} keys for slave "${slave.name}": ${notKept[0]?.error.message ?? ''}`);
-      if (await store.markParked(slave.name, state.epoch, 'redrive', false, deadline)) return;
-    }
-  } finally {
-    deadline.release();
-  }
 }
 
 /** The stream event in an invocation record (its `payload`, a JSON string or object), or an event itself. */

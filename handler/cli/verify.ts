@@ -59,6 +59,10 @@ export interface VerifySummary {
   readonly partitions: number;
   readonly interrupted: boolean;
   readonly durationMs: number;
+  /** The share of the master compared, when sampled; extra items on a slave are then not looked for. */
+  readonly sample: number | null;
+  /** Read capacity units the scans were estimated to cost, as printed before they started. */
+  readonly estimatedReadUnits: number;
 }
 
 export interface VerifyDependencies {
@@ -96,12 +100,17 @@ export async function runVerify(options: VerifyOptions, dependencies: VerifyDepe
   slaveFacts.forEach((facts, index) => checkSameKey(masterFacts, facts, slaves[index]));
   const keyNames = masterFacts.keyNames;
   const partitionCount = options.partitions ?? partitionsFor(Math.max(masterFacts.itemCount, ...slaveFacts.map((facts) => facts.itemCount)));
+  const segments = sampledSegments(options);
+  const estimatedReadUnits = readUnitsOf(options, masterFacts, slaveFacts, segments.length);
+  dependencies.stderr.write(
+    `verify will read about ${estimatedReadUnits.toLocaleString('en-US')} read capacity units: ${options.sample === undefined ? 'a full eventually consistent scan of the master and every slave' : `${segments.length} of ${options.segments} scan segments of the master, and its items read by key from each slave`} (from DynamoDB's size estimates), plus strongly consistent re-reads of each difference\n`,
+  );
 
   const workDir = await mkdtemp(join(options.workDir ?? tmpdir(), 'dynamo-replicator-verify-'));
   try {
     const sides: Side[] = [
       { name: 'master', label: master.label, client: master.client, tableName: master.tableName, partitions: new DigestPartitions(workDir, 'master', partitionCount), items: 0 },
-      ...slaves.map((slave) => ({
+      ...(options.sample === undefined ? slaves : []).map((slave) => ({
         name: slave.name,
         label: slaveLabel(slave),
         client: slave.client,
@@ -118,23 +127,24 @@ export async function runVerify(options: VerifyOptions, dependencies: VerifyDepe
     });
     if (options.progress) progress.start();
     try {
-      await Promise.all(sides.map((side) => scanSide(side, keyNames, options, dependencies.signal, (count) => progress.add(count))));
+      await Promise.all(sides.map((side) => scanSide(side, keyNames, options, side.name === 'master' ? segments : allSegments(options), dependencies.signal, (count) => progress.add(count))));
     } finally {
       await Promise.all(sides.map((side) => side.partitions.close()));
       progress.stop();
     }
     const [masterSide, ...slaveSides] = sides;
     if (masterSide === undefined) throw new Error('unreachable: the master side is always first');
-    if (dependencies.signal.aborted) {
-      return summarize(options, master.tableName, master.region, masterSide.items, [], partitionCount, true, now() - started);
-    }
+    const finish = (verdicts: SlaveVerdict[], interrupted: boolean): VerifySummary =>
+      summarize(options, master.tableName, master.region, masterSide.items, verdicts, partitionCount, interrupted, now() - started, estimatedReadUnits);
+    if (dependencies.signal.aborted) return finish([], true);
     const verdicts: SlaveVerdict[] = [];
     for (const [index, slave] of slaves.entries()) {
-      const side = slaveSides[index];
-      if (side === undefined) continue;
-      verdicts.push(await compareSlave(master, slave, masterSide, side, options));
+      const config = options.slaves[index];
+      if (config === undefined) continue;
+      const side = options.sample === undefined ? slaveSides[index] : undefined;
+      verdicts.push(await compareSlave({ ...master, location: options.master }, { ...slave, config }, masterSide, side, options, dependencies.clients));
     }
-    return summarize(options, master.tableName, master.region, masterSide.items, verdicts, partitionCount, dependencies.signal.aborted, now() - started);
+    return finish(verdicts, dependencies.signal.aborted);
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
@@ -149,6 +159,7 @@ function summarize(
   partitions: number,
   interrupted: boolean,
   durationMs: number,
+  estimatedReadUnits: number,
 ): VerifySummary {
   return {
     table,
@@ -160,7 +171,33 @@ function summarize(
     partitions,
     interrupted,
     durationMs,
+    sample: options.sample ?? null,
+    estimatedReadUnits,
   };
+}
+
+function allSegments(options: VerifyOptions): number[] {
+  return Array.from({ length: options.segments }, (_, segment) => segment);
+}
+
+/** With `--sample`, that share of the scan segments, spread evenly (at least one); otherwise all of them. */
+function sampledSegments(options: VerifyOptions): number[] {
+  if (options.sample === undefined) return allSegments(options);
+  const count = Math.max(1, Math.ceil(options.sample * options.segments));
+  return Array.from({ length: count }, (_, index) => Math.floor((index * options.segments) / count));
+}
+
+/**
+ * What the scans cost: an eventually consistent read costs half a unit per 4 KB, and a Scan is billed on the size of
+ * the items it reads. A sample reads its share of the master, then the same items strongly consistently, by key,
+ * from each slave (one unit per 4 KB, at least one an item).
+ */
+function readUnitsOf(options: VerifyOptions, master: TableFacts, slaves: readonly TableFacts[], segmentsRead: number): number {
+  const scanUnits = (facts: TableFacts, share: number): number => Math.ceil((facts.sizeBytes * share) / 4096 / 2);
+  if (options.sample === undefined) return scanUnits(master, 1) + slaves.reduce((sum, facts) => sum + scanUnits(facts, 1), 0);
+  const share = segmentsRead / options.segments;
+  const averageItemBytes = master.itemCount > 0 ? master.sizeBytes / master.itemCount : 1024;
+  return scanUnits(master, share) + slaves.length * Math.ceil(master.itemCount * share) * Math.max(1, Math.ceil(averageItemBytes / 4096));
 }
 
 function checkSameKey(master: TableFacts, slave: TableFacts, target: SlaveTarget | undefined): void {
@@ -171,25 +208,38 @@ function checkSameKey(master: TableFacts, slave: TableFacts, target: SlaveTarget
   }
 }
 
-async function scanSide(side: Side, keyNames: readonly string[], options: VerifyOptions, signal: AbortSignal, onItems: (count: number) => void): Promise<void> {
+async function scanSide(side: Side, keyNames: readonly string[], options: VerifyOptions, segments: readonly number[], signal: AbortSignal, onItems: (count: number) => void): Promise<void> {
   const bucket = options.rate === undefined ? undefined : new TokenBucket(options.rate, Math.max(1, options.rate / 5));
   const pageSize = options.rate === undefined ? options.pageSize : Math.max(1, Math.min(options.pageSize, Math.floor(options.rate / 5)));
-  const queue = Array.from({ length: options.segments }, (_, segment) => segment);
+  const ignored = new Set(options.ignoreAttributes);
+  const queue = [...segments];
   const worker = async (): Promise<void> => {
     for (let segment = queue.shift(); segment !== undefined && !signal.aborted; segment = queue.shift()) {
       const pages = scanSegment({ client: side.client, tableName: side.tableName, label: side.label, segment, totalSegments: options.segments, consistentRead: false, pageSize, signal });
       for await (const page of pages) {
         await bucket?.take(page.items.length);
-        await side.partitions.add(page.items.map((item) => ({ keyId: keyIdentity(item, keyNames), digest: itemDigest(item) })));
+        await side.partitions.add(page.items.map((item) => ({ keyId: keyIdentity(item, keyNames), digest: itemDigest(item, ignored) })));
         side.items += page.items.length;
         onItems(page.items.length);
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.workers, options.segments) }, worker));
+  await Promise.all(Array.from({ length: Math.min(options.workers, segments.length) }, worker));
 }
 
-async function compareSlave(master: ReturnType<typeof connectMaster>, slave: SlaveTarget, masterSide: Side, slaveSide: Side, options: VerifyOptions): Promise<SlaveVerdict> {
+/**
+ * Compares one slave with the master, partition by partition. Without a scan of the slave (`--sample`), every sampled
+ * master key is read from the slave by key instead.
+ */
+async function compareSlave(
+  master: ReturnType<typeof connectMaster> & { readonly location: VerifyOptions['master'] },
+  slave: SlaveTarget & { readonly config: VerifyOptions['slaves'][number] },
+  masterSide: Side,
+  slaveSide: Side | undefined,
+  options: VerifyOptions,
+  clients: ClientProvider,
+): Promise<SlaveVerdict> {
+  const recheck = { attempts: options.recheckAttempts, delayMs: options.recheckDelayMs, windowMs: options.recheckWindowMs, concurrency: options.writeConcurrency, ignored: new Set(options.ignoreAttributes) };
   const counts: Record<DriftKind, number> = { missing: 0, extra: 0, different: 0 };
   const samples: Record<DriftKind, SampleKey[]> = { missing: [], extra: [], different: [] };
   const errors: string[] = [];
@@ -199,11 +249,7 @@ async function compareSlave(master: ReturnType<typeof connectMaster>, slave: Sla
   let unrepaired = 0;
 
   const settle = async (suspects: string[]): Promise<void> => {
-    const outcome = await recheckDifferences(master, slave, suspects, {
-      attempts: options.recheckAttempts,
-      delayMs: options.recheckDelayMs,
-      concurrency: options.writeConcurrency,
-    });
+    const outcome = await recheckDifferences(master, slave, suspects, recheck);
     settled += outcome.settled;
     unreadable += outcome.unreadable.size;
     for (const message of outcome.unreadable.values()) if (errors.length < options.samples) errors.push(message);
@@ -214,8 +260,8 @@ async function compareSlave(master: ReturnType<typeof connectMaster>, slave: Sla
         samples[kind].push({ key: encodeKey(key), text: describeKey(key) });
       }
     }
-    if (options.repair && outcome.drift.size > 0) {
-      const repair = await repairDrift(master, slave, outcome.drift, { attempts: options.repairAttempts, concurrency: options.writeConcurrency });
+    if (options.repair && options.stateTable !== undefined && outcome.drift.size > 0) {
+      const repair = await repairDrift(master, slave, outcome.drift, { stateTable: options.stateTable, concurrency: options.writeConcurrency, clients, recheck });
       repaired += repair.repaired;
       unrepaired += repair.unrepaired.size;
       for (const message of repair.unrepaired.values()) if (errors.length < options.samples) errors.push(message);
@@ -232,7 +278,7 @@ async function compareSlave(master: ReturnType<typeof connectMaster>, slave: Sla
       suspects = [];
       await settle(group);
     };
-    for await (const { keyId, digest } of slaveSide.partitions.read(partition)) {
+    for await (const { keyId, digest } of slaveSide?.partitions.read(partition) ?? noItems()) {
       const masterDigest = onMaster.get(keyId);
       // What the slave has and the master has not is extra; a master key met here is ticked off by deleting it.
       if (masterDigest !== digest) suspects.push(keyId);
@@ -251,7 +297,7 @@ async function compareSlave(master: ReturnType<typeof connectMaster>, slave: Sla
     name: slave.name,
     table: slave.tableName,
     region: slave.region,
-    items: slaveSide.items,
+    items: slaveSide?.items ?? settled + counts.different,
     ...counts,
     settled,
     unreadable,
@@ -261,4 +307,8 @@ async function compareSlave(master: ReturnType<typeof connectMaster>, slave: Sla
     errors,
     equal: unreadable === 0 && (options.repair ? unrepaired === 0 : drift === 0),
   };
+}
+
+async function* noItems(): AsyncGenerator<{ keyId: string; digest: string }> {
+  // A sampled verify reads no slave partition: every master key of the partition becomes a suspect.
 }

@@ -47,6 +47,7 @@ describe('Command: verify (DynamoDB Local)', () => {
     await createTable(client, { tableName: 'ledger', ...keySchema, streamViewType: 'NEW_AND_OLD_IMAGES' });
     await createTable(client, { tableName: 'ledger-a', ...keySchema });
     await createTable(client, { tableName: 'ledger-b', ...keySchema });
+    await createTable(client, { tableName: 'ledger-state', sortKey: { name: 'sk', type: 'S' } });
     const random = seededRandom(3);
     const items = Array.from({ length: 600 }, (_, index) => itemOf(index, random));
     await Promise.all(['ledger', 'ledger-a', 'ledger-b'].map((table) => writeAll(table, items)));
@@ -57,12 +58,15 @@ describe('Command: verify (DynamoDB Local)', () => {
     await client.send(new PutItemCommand({ TableName: 'ledger-b', Item: { id: { B: new Uint8Array([0, 1, 2]) }, seq: { N: '1' }, ghost: { BOOL: true } } }));
     await client.send(new PutItemCommand({ TableName: 'ledger-b', Item: { ...third, b: { B: new Uint8Array([...(third.b?.B ?? []), 0]) } } }));
     const slaves = JSON.stringify({ a: { region: 'eu-west-1', table_name: 'ledger-a', endpoint: engine.endpoint }, b: { region: 'eu-west-1', table_name: 'ledger-b', endpoint: engine.endpoint } });
-    const base = ['verify', '--table', 'ledger', '--region', 'eu-west-1', '--endpoint', engine.endpoint, '--slaves', slaves, '--segments', '3', '--partitions', '4', '--recheck-delay', '100'];
+    const base = ['verify', '--table', 'ledger', '--region', 'eu-west-1', '--endpoint', engine.endpoint, '--slaves', slaves, '--segments', '3', '--partitions', '4', '--recheck-delay', '100', '--recheck-window', '1'];
 
     // Act
     const found = await runInProcess([...base, '--json']);
     const text = await runInProcess(base);
-    const repaired = await runInProcess([...base, '--repair', '--json']);
+    const ignoring = await runInProcess([...base, '--ignore-attribute', 'n,b', '--json']);
+    const sampled = await runInProcess([...base, '--sample', '0.5', '--json']);
+    const refused = await runInProcess([...base, '--repair']);
+    const repaired = await runInProcess([...base, '--repair', '--state-table', 'ledger-state', '--json']);
     const after = await runInProcess([...base, '--json']);
 
     // Assess
@@ -75,6 +79,22 @@ describe('Command: verify (DynamoDB Local)', () => {
     expect(summary.slaves[1]?.samples.extra[0]?.text).toBe('{id: <binary AAEC>, seq: 1}');
     expect(text.stdout).toMatch(/DIFFERENT {2}slave "a" \(ledger-a in eu-west-1\): 599 items; missing 1, extra 0, different 1/);
     expect(text.stdout).toContain('Not every slave equals the master.');
+    expect(found.stderr).toMatch(/verify will read about [\d,]+ read capacity units: a full eventually consistent scan of the master and every slave/);
+    expect(summary.estimatedReadUnits).toBeGreaterThan(0);
+    // Only the attributes that were changed are ignored: the missing and extra items still count.
+    expect((JSON.parse(ignoring.stdout) as VerifySummary).slaves.map((slave) => ({ missing: slave.missing, extra: slave.extra, different: slave.different }))).toEqual([
+      { missing: 1, extra: 0, different: 0 },
+      { missing: 0, extra: 1, different: 0 },
+    ]);
+    // A sample of 2 of the 3 segments reads the master's share and looks its keys up on the slaves: no extra items.
+    const sample = JSON.parse(sampled.stdout) as VerifySummary;
+    expect(sample).toMatchObject({ sample: 0.5 });
+    expect(sample.slaves.every((slave) => slave.extra === 0)).toBe(true);
+    expect(sample.slaves.reduce((sum, slave) => sum + slave.settled, 0)).toBeLessThan(2 * 600);
+    expect(sample.slaves.reduce((sum, slave) => sum + slave.settled, 0)).toBeGreaterThan(2 * 200);
+    expect(sampled.stderr).toContain('2 of 3 scan segments of the master');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("--repair: needs the replicator's state table");
     expect(repaired.code, repaired.stdout).toBe(0);
     expect(JSON.parse(repaired.stdout)).toMatchObject({ equal: true, slaves: [{ repaired: 2, unrepaired: 0 }, { repaired: 2, unrepaired: 0 }] });
     expect(after.code, after.stdout).toBe(0);

@@ -16,6 +16,7 @@ import { StreamPoller, type OnFailureInvocationRecord } from '../support/stream-
 import { startLambdaControlPlane, type LambdaControlPlane } from '../support/lambda-control-plane';
 import { createTable } from '../support/tables';
 import { loadBundleModule, type Bundle } from './helpers/bundle';
+import { runInProcess } from './helpers/cli';
 import { scheduleDrain as startDrainSchedule, type DrainSchedule } from './helpers/drain-schedule';
 
 let masterEngine: DynamoDbLocal;
@@ -395,5 +396,45 @@ describe('Isolation: each slave on its own', () => {
     expect(await expectEqual(topology, topology.healthy)).toBe(50);
     await expectEqual(topology, topology.sick);
     expect(topology.givenUp).toEqual([]);
+  });
+
+  it('repairs drift through the state table while replication writes the same keys, leaving no slave older than replication made it', async () => {
+    // Prepare: a slave that drifted: 20 keys missing, 20 different, of which these and 20 more keep changing
+    const topology = await setUp();
+    const poller = await replicate(topology);
+    const keys = Array.from({ length: 60 }, (_, i) => `r${i}`);
+    let version = 0;
+    for (const key of keys) await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item(key, (version += 1)) }));
+    await poller.waitUntilCaughtUp();
+    for (const key of keys.slice(0, 20)) await other.send(new DeleteItemCommand({ TableName: topology.sick.table, Key: { pk: { S: key } } }));
+    for (const key of keys.slice(20, 40)) await other.send(new PutItemCommand({ TableName: topology.sick.table, Item: item(key, -1) }));
+    const stopWrites = new AbortController();
+    const writes = (async () => {
+      while (!stopWrites.signal.aborted) {
+        const key = keys[20 + (version % 40)] ?? 'r20';
+        await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item(key, (version += 1)) }));
+        await new Promise((done) => setTimeout(done, 10));
+      }
+    })();
+    scheduleDrain(topology.bundle, 500);
+
+    // Act
+    const repair = await runInProcess([
+      'verify', '--table', topology.masterTable, '--region', 'eu-west-1', '--endpoint', masterEngine.endpoint,
+      '--slaves', JSON.stringify({ eu: (JSON.parse(topology.env.REPLICATOR_SLAVES ?? '{}') as Record<string, unknown>).eu }),
+      '--state-table', topology.stateTable, '--repair', '--recheck-delay', '100', '--recheck-window', '2', '--json',
+    ]);
+    stopWrites.abort();
+    await writes;
+    await poller.waitUntilCaughtUp();
+    await eventually(async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the slave goes live again');
+
+    // Assess: the repair went through the drain, and the slave ends equal to the master
+    const summary = JSON.parse(repair.stdout) as { slaves: { repaired: number; missing: number; different: number }[] };
+    expect(repair.code, repair.stdout + repair.stderr).toBe(0);
+    expect(summary.slaves[0]?.missing).toBe(20);
+    expect(summary.slaves[0]?.repaired).toBeGreaterThanOrEqual(20);
+    await expectEqual(topology, topology.sick);
+    await expectEqual(topology, topology.healthy);
   });
 });

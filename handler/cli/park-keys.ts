@@ -1,0 +1,72 @@
+import type { ClientProvider } from '../clients';
+import { DEFAULTS } from '../config';
+import { drainSlaves, type DrainResult } from '../drain';
+import { ReplicatorError } from '../errors';
+import { StateStore, type ParkedChange } from '../state-store';
+import { Deadline } from '../timing';
+import type { AttributeMap, SlaveConfig } from '../types';
+import type { MasterLocation } from './options';
+
+/** The calls of one slave's parking may take this long. */
+const PARK_TIMEOUT_MS = 10 * 60_000;
+/** The drain that follows may take this long. */
+const DRAIN_TIMEOUT_MS = 10 * 60_000;
+
+/** Keys could not be parked; nothing was announced for them. */
+export class ParkKeysError extends ReplicatorError {
+  public override readonly name = 'ParkKeysError';
+}
+
+/** A key to bring level with the master, and the stream position it was named at (`'0'` when none). */
+export interface KeyToBring {
+  readonly keyId: string;
+  readonly key: AttributeMap;
+  readonly sequenceNumber: string;
+  readonly createdAtMs: number;
+}
+
+/**
+ * Parks keys for one slave as "read the master", under the epoch it has now, then announces them; if the slave goes
+ * live meanwhile, parks them again under its new epoch. The drain then applies the master's current item of each,
+ * in order with the live path's writes: the one way the command-line tool writes a slave that replication writes.
+ */
+export async function parkKeys(store: StateStore, slave: SlaveConfig, keys: readonly KeyToBring[], reason: string, now: () => number): Promise<void> {
+  const deadline = new Deadline(now() + PARK_TIMEOUT_MS);
+  try {
+    for (;;) {
+      const state = await store.readSlaveState(slave.name, deadline);
+      const parkedAt = now();
+      const changes: ParkedChange[] = keys.map((key) => ({ ...key, change: { kind: 'read-master' }, parkedAtMs: parkedAt, reason, epoch: state.epoch }));
+      const notKept = await store.park(slave.name, changes, deadline);
+      if (notKept.length > 0) throw new ParkKeysError(`could not park ${notKept.length} keys for slave "${slave.name}": ${notKept[0]?.error.message ?? ''}`);
+      if (await store.markParked(slave.name, state.epoch, reason, false, deadline)) return;
+    }
+  } finally {
+    deadline.release();
+  }
+}
+
+/** Runs the drain now, as the scheduled one would, for these slaves of the master. */
+export async function drainNow(master: MasterLocation, slaves: readonly SlaveConfig[], stateTable: string, writeConcurrency: number, clients: ClientProvider, now: () => number): Promise<DrainResult> {
+  return drainSlaves(
+    {
+      config: {
+        slaves,
+        skipTtlDeletes: false,
+        writeConcurrency,
+        deadlineMarginMs: DEFAULTS.deadlineMarginMs,
+        metricsNamespace: DEFAULTS.metricsNamespace,
+        replicatorName: DEFAULTS.replicatorName,
+        slaveBudgetMs: DEFAULTS.slaveBudgetMs,
+        stateTable,
+        masterTable: master.tableName,
+        masterRegion: master.region,
+      },
+      // The drain reads the master in its region; the tool may point it at an endpoint of its own.
+      clients: { forSlave: (slave) => clients.forSlave(slave), forMaster: (region) => clients.forMaster(region, master.endpoint) },
+      log: () => undefined,
+      now,
+    },
+    DRAIN_TIMEOUT_MS,
+  );
+}
