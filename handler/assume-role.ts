@@ -1,5 +1,5 @@
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { describeError } from './errors';
+import { AssumeRoleError, describeError } from './errors';
 
 /** Temporary credentials as the SDK clients take them. */
 export interface TemporaryCredentials {
@@ -47,11 +47,11 @@ export function assumeRoleCredentials(options: AssumeRoleOptions): () => Promise
       );
     } catch (error) {
       const reason = describeError(error);
-      throw new Error(`could not assume role ${options.roleArn}: ${reason}; check the role's trust policy names this function's role${options.externalId === undefined ? '' : ' and the external id'}`, { cause: error });
+      throw new AssumeRoleError(`could not assume role ${options.roleArn}: ${reason}; check the role's trust policy names this function's role${options.externalId === undefined ? '' : ' and the external id'}`, { cause: error });
     }
     const credentials = response.Credentials;
     if (credentials?.AccessKeyId === undefined || credentials.SecretAccessKey === undefined || credentials.SessionToken === undefined || credentials.Expiration === undefined) {
-      throw new Error(`could not assume role ${options.roleArn}: STS returned no credentials`);
+      throw new AssumeRoleError(`could not assume role ${options.roleArn}: STS returned no credentials`);
     }
     return {
       accessKeyId: credentials.AccessKeyId,

@@ -76,8 +76,10 @@ export async function copySegment(event: unknown, dependencies: CopySegmentDepen
     const readiness = await copyReadiness(store, slave, (input.settleSeconds ?? DEFAULT_SETTLE_MS / 1000) * 1000, now(), deadline);
     if (readiness.state.copy === 'done') return result(true, 0, true);
     if (!readiness.ready) {
-      if (readiness.waitMs >= deadline.remainingMs()) return result(false, 0, false);
-      await sleep(readiness.waitMs, deadline.stopStarting);
+      // Waiting here rather than returning at once keeps the state machine from looping on a slave not yet settled.
+      const waitMs = Math.min(readiness.waitMs, deadline.remainingMs());
+      await sleep(waitMs, deadline.stopStarting);
+      if (waitMs < readiness.waitMs) return result(false, 0, false);
     }
     const checkpoint = await store.readCopyCheckpoint(slave.name, input.segment, deadline);
     if (checkpoint?.done === true) return result(true, 0, await finishSegment(store, slave.name, input.segment, input.totalSegments, checkpoint.items, checkpoint.startedAt, deadline));

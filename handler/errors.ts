@@ -57,6 +57,11 @@ export class StateTableError extends ReplicatorError {
   public override readonly name = 'StateTableError';
 }
 
+/** A slave's role could not be assumed; `cause` is the STS error, which decides whether it is worth retrying. */
+export class AssumeRoleError extends ReplicatorError {
+  public override readonly name = 'AssumeRoleError';
+}
+
 /** A read of the master's current item failed (KEYS_ONLY and OLD_IMAGE streams). */
 export class MasterReadError extends ReplicatorError {
   public override readonly name = 'MasterReadError';

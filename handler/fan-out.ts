@@ -96,6 +96,15 @@ export async function fanOut(slave: SlaveConfig, writes: readonly PendingWrite[]
   return park(slave, toPark, state, startsCopy, parked, store, context, outcome);
 }
 
+/**
+ * Parks writes for a slave, in the order the state-table protocol needs (see `StateStore.markParked`):
+ * 1. a live slave is first marked parked, so that no later batch writes it directly while a change of this one may
+ *    be in the state table, even if this invocation dies before step 3;
+ * 2. the changes are kept, under the epoch this invocation read;
+ * 3. the generation is raised again, so that a drain that looked before the changes landed does not go live.
+ * A mark refused because the slave went live since (its epoch moved) leaves the batch for re-delivery: the changes
+ * kept under the old epoch are stale, and the drain deletes them unapplied.
+ */
 async function park(
   slave: SlaveConfig,
   toPark: readonly { pending: PendingWrite; reason: string }[],
@@ -107,27 +116,32 @@ async function park(
   outcome: { slave: string; written: number; retries: number; lagMs: number | null; errors: string[] },
 ): Promise<SlaveOutcome> {
   if (toPark.length === 0 && !startsCopy) return { ...outcome, mode: wasParked ? 'parked' : 'live', parked: 0, failed: [] };
+  const epoch = state?.epoch ?? 0;
+  const reason = toPark[0]?.reason ?? 'initial copy pending';
+  const mark = async (): Promise<boolean> => {
+    try {
+      if (await store.markParked(slave.name, epoch, reason, startsCopy, context.deadline)) return true;
+      outcome.errors.push(`slave "${slave.name}" went live while its changes were being parked; the batch is re-delivered to be applied directly`);
+    } catch (error) {
+      outcome.errors.push(describeError(error));
+    }
+    return false;
+  };
+  const notParked = (failed: PendingWrite[]): SlaveOutcome => ({ ...outcome, mode: wasParked ? 'parked' : 'live', parked: 0, failed });
+  const all = toPark.map(({ pending }) => pending);
+  if (!wasParked && !(await mark())) return notParked(all);
+
   const parkedAt = context.now();
   const byKey = new Map(toPark.map((entry) => [entry.pending.write.keyId, entry.pending]));
-  const epoch = state?.epoch ?? 0;
-  const changes = toPark.map(({ pending, reason }) => parkedChangeFor(pending.write, pending.change.sequenceNumber, pending.change.createdAtMs, parkedAt, reason, epoch));
+  const changes = toPark.map((entry) => parkedChangeFor(entry.pending.write, entry.pending.change.sequenceNumber, entry.pending.change.createdAtMs, parkedAt, entry.reason, epoch));
   const notKept = changes.length === 0 ? [] : await store.park(slave.name, changes, context.deadline);
   const failed = notKept.flatMap(({ change }) => {
     const pending = byKey.get(change.keyId);
     return pending === undefined ? [] : [pending];
   });
   outcome.errors.push(...notKept.map(({ error }) => error.message));
-  if (failed.length === toPark.length && !startsCopy) return { ...outcome, mode: wasParked ? 'parked' : 'live', parked: 0, failed };
-  let announced: boolean;
-  try {
-    announced = await store.markParked(slave.name, epoch, toPark[0]?.reason ?? 'initial copy pending', startsCopy, context.deadline);
-    if (!announced) outcome.errors.push(`slave "${slave.name}" went live while its changes were being parked; the batch is re-delivered to be applied directly`);
-  } catch (error) {
-    outcome.errors.push(describeError(error));
-    announced = false;
-  }
-  // Kept but not announced: the changes stay for re-delivery, which parks or writes them under the slave's new state.
-  if (!announced) return { ...outcome, mode: wasParked ? 'parked' : 'live', parked: 0, failed: toPark.map(({ pending }) => pending) };
+  if (failed.length === toPark.length && !startsCopy) return { ...outcome, mode: 'parked', parked: 0, failed };
+  if (!(await mark())) return { ...notParked(all), mode: 'parked' };
   return { ...outcome, mode: 'parked', parked: toPark.length - failed.length, failed };
 }
 

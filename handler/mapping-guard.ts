@@ -21,8 +21,8 @@ export async function stopOwnMapping(event: unknown, context: InvocationContext 
   const functionName = context?.invokedFunctionArn ?? context?.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME;
   const streamArn = eventSourceArnOf(event);
   if (functionName === undefined || streamArn === undefined) return { disabled: [], error: 'the invocation names no function or stream to find the mapping by' };
+  const disabled: string[] = [];
   try {
-    const disabled: string[] = [];
     let marker: string | undefined;
     do {
       const page = await client.send(new ListEventSourceMappingsCommand({ FunctionName: functionName, EventSourceArn: streamArn, ...(marker === undefined ? {} : { Marker: marker }) }));
@@ -35,7 +35,7 @@ export async function stopOwnMapping(event: unknown, context: InvocationContext 
     } while (marker !== undefined);
     return { disabled };
   } catch (error) {
-    return { disabled: [], error: describeError(error) };
+    return { disabled, error: describeError(error) };
   }
 }
 

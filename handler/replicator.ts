@@ -153,7 +153,7 @@ export class Replicator {
           failed.push({ sequenceNumber: change.sequenceNumber, error: error?.message ?? `master table ${batch.master.tableName}: no answer for a key` });
         } else if (item !== null) {
           current.set(change.keyId, { kind: 'put', keyId: change.keyId, key: change.key, item });
-        } else if (true) {
+        } else if (!config.skipTtlDeletes || removedByUser.has(change.keyId)) {
           current.set(change.keyId, { kind: 'delete', keyId: change.keyId, key: change.key });
         } else {
           current.set(change.keyId, null);

@@ -14,7 +14,7 @@ import { keyIdentity } from './attribute-value';
 import { Semaphore } from './concurrency';
 import { describeError, StateTableError } from './errors';
 import { itemSize, MAX_ITEM_BYTES } from './item-size';
-import { retryCall, type BackoffPolicy } from './retry';
+import { backoffDelay, DEFAULT_BACKOFF, retryCall, sleep, type BackoffPolicy } from './retry';
 import { writeToSlave } from './slave-writer';
 import type { Deadline } from './timing';
 import type { AttributeMap, Change, SlaveConfig, WriteRequest } from './types';
@@ -125,7 +125,9 @@ export class StateStore {
   public async readSlaveStates(slaves: readonly SlaveConfig[], deadline: Deadline): Promise<Map<string, SlaveState>> {
     const states = new Map<string, SlaveState>();
     let keys = slaves.map((slave) => slaveKey(slave.name));
-    while (keys.length > 0) {
+    for (let round = 0; keys.length > 0; round += 1) {
+      // Keys come back unprocessed when the table is throttled: pause as for any throttling.
+      if (round > 0) await sleep(backoffDelay(round - 1, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random), deadline.stopStarting);
       const response = await this.call(
         (signal) =>
           this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }), { abortSignal: signal }),
@@ -177,10 +179,11 @@ export class StateStore {
   }
 
   /**
-   * Marks a slave parked and raises its generation, if its epoch is still `epoch`. Called after its changes are kept,
-   * never before: a drain that read the generation before this call sees it changed and does not go live; one that
-   * read it after this call finds the changes, which were kept before. Resolves false when the slave went live since
-   * `epoch` was read: the changes just kept are then stale, and the caller must leave its batch for re-delivery.
+   * Marks a slave parked and raises its generation, if its epoch is still `epoch`. The live path calls it before it
+   * keeps changes of a live slave (so that no later batch writes that slave directly while one of them may be here)
+   * and always after: a drain that read the generation before the second call sees it changed and does not go live;
+   * one that read it after finds the changes, which were kept before. Resolves false when the slave went live since
+   * `epoch` was read: changes kept under that epoch are then stale, and the caller leaves its batch for re-delivery.
    */
   public async markParked(slave: string, epoch: number, reason: string, startsCopy: boolean, deadline: Deadline): Promise<boolean> {
     try {

@@ -124,6 +124,14 @@ export function parseStateOptions(flags: RawFlags, env: NodeJS.ProcessEnv): Stat
   };
 }
 
+/** Reads the flags of `mark-copied`. @throws ConfigurationError naming the flag. */
+export function parseMarkCopiedOptions(flags: RawFlags, env: NodeJS.ProcessEnv): StateOptions & { readonly copiedAt: number; readonly settleMs: number } {
+  const raw = text(flags, '--copied-at');
+  const copiedAt = raw === undefined ? Number.NaN : Date.parse(raw);
+  if (!Number.isFinite(copiedAt)) throw new ConfigurationError('--copied-at', `"${raw ?? ''}" is not a time: write one like 2026-12-01T10:00:00Z (the export's point in time)`);
+  return { ...parseStateOptions(flags, env), copiedAt, settleMs: integer(flags, '--settle-seconds', DEFAULT_SETTLE_MS / 1000, 0, 86_400) * 1000 };
+}
+
 /** Reads the flags of `redrive`. @throws ConfigurationError naming the flag. */
 export function parseRedriveOptions(flags: RawFlags, env: NodeJS.ProcessEnv): RedriveOptions {
   const from = text(flags, '--from');

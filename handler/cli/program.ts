@@ -2,9 +2,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { createClientProvider, type ClientProvider } from '../clients';
 import { ConfigurationError } from '../errors';
 import { runBackfill } from './backfill';
-import { parseBackfillOptions, parseRedriveOptions, parseStateOptions, parseVerifyOptions, type RawFlags } from './options';
+import { parseBackfillOptions, parseMarkCopiedOptions, parseRedriveOptions, parseStateOptions, parseVerifyOptions, type RawFlags } from './options';
 import { formatRedrive, runRedrive } from './redrive';
-import { formatStatus, runStatus } from './status';
+import { formatStatus, markCopied, runStatus } from './status';
 import type { ProgressOutput } from './progress';
 import { formatBackfillSummary, formatVerifySummary } from './report';
 import { runVerify } from './verify';
@@ -120,6 +120,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       act(async (flags) => {
         const summary = await runStatus(parseStateOptions(flags, io.env), { clients });
         io.stdout.write(`${flags.json === true ? JSON.stringify(summary) : formatStatus(summary)}\n`);
+        return EXIT.ok;
+      }),
+    );
+
+  stateCommand(program.command('mark-copied').description('mark new slaves copied by other means (an S3 export imported into the slave table): the drain then applies the changes parked since and hands them over'))
+    .requiredOption('--copied-at <time>', 'the point in time the copy shows the master at, e.g. the export time (ISO 8601)')
+    .option('--settle-seconds <n>', 'how long each slave must have been parked at that time (default 900: the longest Lambda invocation)', '900')
+    .action(
+      act(async (flags) => {
+        const options = parseMarkCopiedOptions(flags, io.env);
+        const marked = await markCopied(options, { clients });
+        io.stdout.write(`${flags.json === true ? JSON.stringify({ markedCopied: marked }) : `marked copied: ${marked.join(', ')}; the drain now applies the changes parked since each was parked and puts it live (npx dynamo-replicator status shows when)`}\n`);
         return EXIT.ok;
       }),
     );

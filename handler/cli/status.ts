@@ -1,4 +1,6 @@
 import type { ClientProvider } from '../clients';
+import { ConfigurationError } from '../errors';
+import { copyReadiness } from '../initial-copy';
 import { StateStore, type CopyCheckpoint } from '../state-store';
 import { Deadline } from '../timing';
 import type { StateOptions } from './options';
@@ -91,6 +93,35 @@ function copyProgress(state: 'pending' | 'done', checkpoints: readonly CopyCheck
     itemsPerSecond,
     etaSeconds: state === 'done' ? 0 : itemsPerSecond === null || masterItems === 0 ? null : Math.round(left / itemsPerSecond),
   };
+}
+
+/**
+ * Marks slaves copied whose items were copied by other means, such as an S3 export of the master imported into the
+ * slave table. The same rules as a copy apply: each must be marked `initial_copy` and parked with its copy pending;
+ * what it was parked for since, the drain applies next.
+ */
+export async function markCopied(options: StateOptions & { readonly copiedAt: number; readonly settleMs: number }, dependencies: { clients: ClientProvider; now?: () => number }): Promise<string[]> {
+  const now = dependencies.now ?? Date.now;
+  const master = connectMaster(options.master, dependencies.clients);
+  const store = new StateStore(master.client, options.stateTable, { concurrency: options.writeConcurrency, now });
+  const deadline = new Deadline(now() + STATUS_TIMEOUT_MS);
+  try {
+    for (const slave of options.slaves) {
+      // The copy must show the master as it was after the slave had been parked for the settle time.
+      const readiness = await copyReadiness(store, slave, options.settleMs, options.copiedAt, deadline);
+      if (readiness.state.copy === 'done') throw new ConfigurationError(`slave "${slave.name}"`, `was marked copied already (state table ${options.stateTable})`);
+      if (!readiness.ready) {
+        throw new ConfigurationError(
+          '--copied-at',
+          `${new Date(options.copiedAt).toISOString()} is too early for slave "${slave.name}": it was parked at ${new Date(readiness.state.parkedSince ?? 0).toISOString()}, so changes before ${new Date((readiness.state.parkedSince ?? 0) + options.settleMs).toISOString()} may be in neither the copy nor the state table; export again from a later time`,
+        );
+      }
+    }
+    for (const slave of options.slaves) await store.markCopied(slave.name, deadline);
+    return options.slaves.map((slave) => slave.name);
+  } finally {
+    deadline.release();
+  }
 }
 
 /** `status` for a person. */

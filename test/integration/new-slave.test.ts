@@ -4,7 +4,7 @@
  * drain hands it over. The emulated mapping's record-age limit is far shorter than the copy, so a procedure that
  * relied on the stream still holding the changes made during the copy would lose them here.
  */
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, DynamoDBClient, GetItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -256,4 +256,47 @@ describe('A new slave joins a running replicator', () => {
     expect(result.deletes).toBeGreaterThan(0);
     await expectHandedOver(replicator);
   });
+
+  it('hands over a slave copied by other means, as an export imported into it, once mark-copied names a point in time after it was parked', async () => {
+    // Prepare: the new slave parked, then a point-in-time copy of the master made outside the replicator (here a
+    // strongly consistent scan written straight into the slave, standing in for an S3 export and import)
+    const keySpace = 800;
+    const replicator = await runningReplicator(keySpace);
+    const writes = liveWrites(replicator, keySpace);
+    schedules.push(scheduleDrain(replicator.withNewSlave.bundle, 300));
+    await eventually(async () => (await slaveMode(replicator, 'eu')) === 'parked', 'the new slave is parked');
+    await new Promise((done) => setTimeout(done, 1_200));
+    const copiedAt = new Date().toISOString();
+    await copyByScan(replicator.masterTable, replicator.newSlave);
+    const base = ['mark-copied', '--table', replicator.masterTable, '--region', 'eu-west-1', '--endpoint', masterEngine.endpoint, '--slaves', JSON.stringify({ eu: replicator.withNewSlave.slaves.eu }), '--state-table', replicator.stateTable];
+
+    // Act
+    const tooEarly = await runInProcess([...base, '--copied-at', new Date(Date.now() - 3_600_000).toISOString(), '--settle-seconds', '1']);
+    const marked = await runInProcess([...base, '--copied-at', copiedAt, '--settle-seconds', '1']);
+    const result = await writes.stop();
+
+    // Assess
+    expect(tooEarly.code).toBe(2);
+    expect(tooEarly.stderr).toContain('is too early for slave "eu"');
+    expect(marked.code, marked.stderr).toBe(0);
+    expect(result.deletes).toBeGreaterThan(0);
+    await expectHandedOver(replicator);
+  });
 });
+
+/** A strongly consistent scan of `from` written into `to`: a point-in-time copy made without the replicator. */
+async function copyByScan(from: string, to: string): Promise<void> {
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await master.send(new ScanCommand({ TableName: from, ConsistentRead: true, ...(start === undefined ? {} : { ExclusiveStartKey: start }) }));
+    const items = page.Items ?? [];
+    for (let i = 0; i < items.length; i += 25) {
+      let requests = items.slice(i, i + 25).map((item) => ({ PutRequest: { Item: item } }));
+      while (requests.length > 0) {
+        const { UnprocessedItems } = await other.send(new BatchWriteItemCommand({ RequestItems: { [to]: requests } }));
+        requests = (UnprocessedItems?.[to] ?? []).flatMap((request) => (request.PutRequest?.Item === undefined ? [] : [{ PutRequest: { Item: request.PutRequest.Item } }]));
+      }
+    }
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+}

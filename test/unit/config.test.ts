@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseSlaves } from '../../handler/config';
+import { DEFAULTS, libraryConfig, loadConfig, parseSlaves } from '../../handler/config';
 import { ConfigurationError } from '../../handler/errors';
 
 const slaves = (value: unknown): string => JSON.stringify(value);
+const ONE_SLAVE = slaves({ eu: { region: 'eu-west-1', table_name: 'orders' } });
+
+/** The environment the module writes, but for the variables a test sets. */
+const envWith = (env: Record<string, string | undefined>): NodeJS.ProcessEnv => ({ REPLICATOR_STATE_TABLE: 'orders-replicator-state', REPLICATOR_SLAVES: ONE_SLAVE, ...env });
 
 describe('Function: loadConfig', () => {
   it('reads every slave field and the defaults', () => {
     // Prepare
     const env = {
+      REPLICATOR_STATE_TABLE: 'orders-replicator-state',
       REPLICATOR_SLAVES: slaves({
         eu: { region: 'eu-west-1', table_name: 'orders-eu' },
         partner: {
@@ -17,6 +22,7 @@ describe('Function: loadConfig', () => {
           external_id: 'shared-secret',
           endpoint: 'https://dynamodb.us-east-1.amazonaws.com',
         },
+        fresh: { region: 'ap-southeast-2', table_name: 'orders-ap', initial_copy: true },
       }),
     };
 
@@ -35,17 +41,21 @@ describe('Function: loadConfig', () => {
           externalId: 'shared-secret',
           endpoint: 'https://dynamodb.us-east-1.amazonaws.com',
         },
+        { name: 'fresh', region: 'ap-southeast-2', tableName: 'orders-ap', initialCopy: true },
       ],
       skipTtlDeletes: false,
       writeConcurrency: 8,
       deadlineMarginMs: 2000,
       metricsNamespace: 'DynamoReplicator',
+      replicatorName: 'dynamo-replicator',
+      stateTable: 'orders-replicator-state',
+      slaveBudgetMs: 5000,
     });
   });
 
   it('treats null optional fields as absent, as jsonencode writes them', () => {
     // Act
-    const [slave] = parseSlaves(slaves({ eu: { region: 'eu-west-1', table_name: 'orders-eu', role_arn: null, external_id: null, endpoint: null } }));
+    const [slave] = parseSlaves(slaves({ eu: { region: 'eu-west-1', table_name: 'orders-eu', role_arn: null, external_id: null, endpoint: null, initial_copy: null } }));
 
     // Assess
     expect(slave).toEqual({ name: 'eu', region: 'eu-west-1', tableName: 'orders-eu' });
@@ -53,16 +63,30 @@ describe('Function: loadConfig', () => {
 
   it('reads the optional settings', () => {
     // Act
-    const config = loadConfig({
-      REPLICATOR_SLAVES: slaves({ eu: { region: 'eu-west-1', table_name: 'orders-eu' } }),
-      REPLICATOR_SKIP_TTL_DELETES: 'true',
-      REPLICATOR_WRITE_CONCURRENCY: '16',
-      REPLICATOR_DEADLINE_MARGIN_MS: '500',
-      REPLICATOR_METRICS_NAMESPACE: 'Team/Replication',
-    });
+    const config = loadConfig(
+      envWith({
+        REPLICATOR_SKIP_TTL_DELETES: 'true',
+        REPLICATOR_WRITE_CONCURRENCY: '16',
+        REPLICATOR_DEADLINE_MARGIN_MS: '500',
+        REPLICATOR_METRICS_NAMESPACE: 'Team/Replication',
+        REPLICATOR_MASTER_TABLE: 'orders',
+        REPLICATOR_NAME: 'orders-replicator',
+        REPLICATOR_SLAVE_BUDGET_MS: '2500',
+        AWS_REGION: 'eu-west-1',
+      }),
+    );
 
     // Assess
-    expect(config).toMatchObject({ skipTtlDeletes: true, writeConcurrency: 16, deadlineMarginMs: 500, metricsNamespace: 'Team/Replication' });
+    expect(config).toMatchObject({
+      skipTtlDeletes: true,
+      writeConcurrency: 16,
+      deadlineMarginMs: 500,
+      metricsNamespace: 'Team/Replication',
+      masterTable: 'orders',
+      masterRegion: 'eu-west-1',
+      replicatorName: 'orders-replicator',
+      slaveBudgetMs: 2500,
+    });
   });
 
   it.each([
@@ -75,7 +99,8 @@ describe('Function: loadConfig', () => {
     ['a missing table name', slaves({ eu: { region: 'eu-west-1' } }), 'REPLICATOR_SLAVES.eu.table_name: is missing'],
     ['a bad region', slaves({ eu: { region: 'eu-west1', table_name: 'orders' } }), 'REPLICATOR_SLAVES.eu.region: "eu-west1" is not an AWS region: write one like "eu-west-1"'],
     ['a bad table name', slaves({ eu: { region: 'eu-west-1', table_name: 'a b' } }), 'REPLICATOR_SLAVES.eu.table_name: "a b" is not a DynamoDB table name'],
-    ['a misspelt field', slaves({ eu: { region: 'eu-west-1', tabel_name: 'orders' } }), 'REPLICATOR_SLAVES.eu.tabel_name: is not a slave field: the fields are region, table_name, role_arn, external_id, endpoint'],
+    ['a misspelt field', slaves({ eu: { region: 'eu-west-1', tabel_name: 'orders' } }), 'REPLICATOR_SLAVES.eu.tabel_name: is not a slave field: the fields are region, table_name, role_arn, external_id, endpoint, initial_copy'],
+    ['a string for initial_copy', slaves({ eu: { region: 'eu-west-1', table_name: 'orders', initial_copy: 'yes' } }), 'REPLICATOR_SLAVES.eu.initial_copy: must be true or false, not "yes"'],
     ['a number for a string', slaves({ eu: { region: 'eu-west-1', table_name: 42 } }), 'REPLICATOR_SLAVES.eu.table_name: must be a non-empty string, not 42'],
     ['a bad role ARN', slaves({ eu: { region: 'eu-west-1', table_name: 'orders', role_arn: 'replica-writer' } }), 'REPLICATOR_SLAVES.eu.role_arn: "replica-writer" is not an IAM role ARN'],
     ['an external id without a role', slaves({ eu: { region: 'eu-west-1', table_name: 'orders', external_id: 'abc' } }), 'REPLICATOR_SLAVES.eu.external_id: is only used when assuming a role: set role_arn too'],
@@ -88,7 +113,7 @@ describe('Function: loadConfig', () => {
     ],
   ])('rejects %s, naming the field and what to write', (_case, value, message) => {
     // Act
-    const load = (): unknown => loadConfig({ REPLICATOR_SLAVES: value });
+    const load = (): unknown => loadConfig(envWith({ REPLICATOR_SLAVES: value }));
 
     // Assess
     expect(load).toThrow(ConfigurationError);
@@ -114,11 +139,65 @@ describe('Function: loadConfig', () => {
     ['REPLICATOR_WRITE_CONCURRENCY', '2.5', 'must be a whole number from 1 to 64'],
     ['REPLICATOR_DEADLINE_MARGIN_MS', '-1', 'must be a whole number from 0 to 60000'],
     ['REPLICATOR_METRICS_NAMESPACE', 'has spaces', '"has spaces" is not a CloudWatch namespace'],
-  ])('rejects %s=%s', (name, value, message) => {
+    ['REPLICATOR_STATE_TABLE', '', 'is not set: name the state table where a slave that cannot take its writes has them parked (the module creates it as "<name>-state")'],
+    ['REPLICATOR_STATE_TABLE', 'a b', '"a b" is not a DynamoDB table name: 3 to 255 letters, digits, "_", "-" or "."'],
+    ['REPLICATOR_MASTER_TABLE', 'x', '"x" is not a DynamoDB table name: 3 to 255 letters, digits, "_", "-" or "."'],
+    ['REPLICATOR_NAME', 'my replicator', '"my replicator" must be 1 to 64 letters, digits, "_", "-" or "." (the module sets it to its name input)'],
+    ['REPLICATOR_SLAVE_BUDGET_MS', '99', 'must be a whole number from 100 to 600000, not "99"'],
+    ['REPLICATOR_SLAVE_BUDGET_MS', '5s', 'must be a whole number from 100 to 600000, not "5s"'],
+  ])('rejects %s=%j, naming the variable and what to write', (name, value, message) => {
     // Act
-    const load = (): unknown => loadConfig({ REPLICATOR_SLAVES: slaves({ eu: { region: 'eu-west-1', table_name: 'orders' } }), [name]: value });
+    const load = (): unknown => loadConfig(envWith({ [name]: value }));
 
     // Assess
+    expect(load).toThrow(ConfigurationError);
     expect(load).toThrow(`${name}: ${message}`);
+  });
+
+  it('requires REPLICATOR_STATE_TABLE, saying what to set it to', () => {
+    // Act
+    const load = (): unknown => loadConfig({ REPLICATOR_SLAVES: ONE_SLAVE });
+
+    // Assess
+    expect(load).toThrow(ConfigurationError);
+    expect(load).toThrow('REPLICATOR_STATE_TABLE: is not set: name the state table');
+  });
+
+  it('names the replicator after the function when REPLICATOR_NAME is unset, and leaves the master unset when not given', () => {
+    // Act
+    const named = loadConfig(envWith({ AWS_LAMBDA_FUNCTION_NAME: 'orders-stream' }));
+    const unnamed = loadConfig(envWith({}));
+
+    // Assess
+    expect(named.replicatorName).toBe('orders-stream');
+    expect(unnamed.replicatorName).toBe(DEFAULTS.replicatorName);
+    expect(unnamed).not.toHaveProperty('masterTable');
+    expect(unnamed).not.toHaveProperty('masterRegion');
+  });
+
+  it('reads the master region from AWS_DEFAULT_REGION when AWS_REGION is unset', () => {
+    expect(loadConfig(envWith({ AWS_DEFAULT_REGION: 'us-west-2' })).masterRegion).toBe('us-west-2');
+  });
+});
+
+describe('Function: libraryConfig', () => {
+  it('has no state table, so what a slave does not take is re-delivered, and the defaults for the rest', () => {
+    // Prepare
+    const slave = { name: 'eu', region: 'eu-west-1', tableName: 'orders-eu' };
+
+    // Act
+    const config = libraryConfig([slave]);
+
+    // Assess
+    expect(config).toEqual({
+      slaves: [slave],
+      skipTtlDeletes: false,
+      writeConcurrency: 8,
+      deadlineMarginMs: 2000,
+      metricsNamespace: 'DynamoReplicator',
+      replicatorName: 'dynamo-replicator',
+      slaveBudgetMs: 5000,
+    });
+    expect(config).not.toHaveProperty('stateTable');
   });
 });

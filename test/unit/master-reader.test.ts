@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyIdentity } from '../../handler/attribute-value';
 import { readMasterItems } from '../../handler/master-reader';
-import { Deadline } from '../../handler/retry';
+import { Deadline } from '../../handler/timing';
 import type { AttributeMap } from '../../handler/types';
 import { awsError, FAST_BACKOFF } from './helpers/writes';
 
@@ -86,7 +86,7 @@ describe('Function: readMasterItems', () => {
     // Assess
     expect(outcome.items.size).toBe(0);
     expect(outcome.failed.get(id('a'))?.message).toBe(
-      `master table orders: could not read key {pk: "a"}: still unread when the invocation's time ran out (last error: ThrottlingException: ThrottlingException from the test); Lambda re-delivers it`,
+      `master table orders: could not read key {pk: "a"}: still unread at its deadline (last error: ThrottlingException: ThrottlingException from the test)`,
     );
   });
 
@@ -107,7 +107,7 @@ describe('Function: readMasterItems', () => {
 
     // Assess
     expect(ddb.calls()).toHaveLength(0);
-    expect(outcome.failed.get(id('b'))?.message).toBe("master table orders: could not read key {pk: \"b\"}: still unread when the invocation's time ran out; Lambda re-delivers it");
+    expect(outcome.failed.get(id('b'))?.message).toBe("master table orders: could not read key {pk: \"b\"}: still unread at its deadline");
   });
 
   it('starts no read after the deadline, even for keys already waiting for a place', async () => {
@@ -140,7 +140,7 @@ describe('Function: readMasterItems', () => {
     const outcome = await readMasterItems(client, 'orders', keysOf('a'), { concurrency: 1, deadline: deadlineIn(50) });
 
     // Assess
-    expect(outcome.failed.get(id('a'))?.message).toContain('(last error: Error: the call was still running when the invocation had to end)');
+    expect(outcome.failed.get(id('a'))?.message).toContain('(last error: Error: the call was still running when the work had to end)');
   });
 });
 

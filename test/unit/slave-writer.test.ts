@@ -2,7 +2,7 @@ import { BatchWriteItemCommand, DynamoDBClient, type BatchWriteItemCommandInput 
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SlaveWriteError } from '../../handler/errors';
-import { Deadline } from '../../handler/retry';
+import { Deadline } from '../../handler/timing';
 import { writeToSlave, type SlaveTarget } from '../../handler/slave-writer';
 import type { WriteRequest } from '../../handler/types';
 import { awsError, deleteWrite, FAST_BACKOFF, putWrite } from './helpers/writes';
@@ -120,7 +120,7 @@ describe('Function: writeToSlave', () => {
     expect(first?.error).toBeInstanceOf(SlaveWriteError);
     expect(first?.error instanceof SlaveWriteError && first.error.retryable).toBe(true);
     expect(first?.error.message).toMatch(
-      /^slave "eu" \(table orders-eu in eu-west-1\): could not write key \{pk: "item-\d+"\}: not applied before the invocation's time ran out \(last error: ProvisionedThroughputExceededException: The level of configured provisioned throughput for the table was exceeded\); Lambda re-delivers it$/,
+      /^slave "eu" \(table orders-eu in eu-west-1\): could not write key \{pk: "item-\d+"\}: not applied before its deadline \(last error: ProvisionedThroughputExceededException: The level of configured provisioned throughput for the table was exceeded\)$/,
     );
   });
 
@@ -137,8 +137,8 @@ describe('Function: writeToSlave', () => {
     // Assess
     expect(ddb.commandCalls(BatchWriteItemCommand)).toHaveLength(1);
     expect(outcome.failed.map(({ error }) => error.message)).toEqual([
-      `slave "eu" (table orders-eu in eu-west-1): could not write key {pk: "item-0"}: ${name}: ${message} (not retryable: fix the slave table, its permissions or the item, then let Lambda re-deliver)`,
-      `slave "eu" (table orders-eu in eu-west-1): could not write key {pk: "item-1"}: ${name}: ${message} (not retryable: fix the slave table, its permissions or the item, then let Lambda re-deliver)`,
+      `slave "eu" (table orders-eu in eu-west-1): could not write key {pk: "item-0"}: ${name}: ${message} (not retryable: fix the table, its permissions or the item)`,
+      `slave "eu" (table orders-eu in eu-west-1): could not write key {pk: "item-1"}: ${name}: ${message} (not retryable: fix the table, its permissions or the item)`,
     ]);
     expect(outcome.failed.every(({ error }) => error instanceof SlaveWriteError && !error.retryable)).toBe(true);
   });
@@ -205,7 +205,7 @@ describe('Function: writeToSlave', () => {
     // Assess
     expect(ddb.calls()).toHaveLength(0);
     expect(outcome.failed.map(({ error }) => error instanceof SlaveWriteError && error.retryable)).toEqual([true, true]);
-    expect(outcome.failed[0]?.error.message).toContain("not applied before the invocation's time ran out");
+    expect(outcome.failed[0]?.error.message).toBe('slave "eu" (table orders-eu in eu-west-1): could not write key {pk: "item-0"}: not applied before its deadline');
   });
 
   it('lets a call in flight at the deadline finish, starting none after it', async () => {
@@ -224,7 +224,7 @@ describe('Function: writeToSlave', () => {
     expect(ddb.commandCalls(BatchWriteItemCommand)).toHaveLength(1);
     expect(outcome.written).toBe(25);
     expect(outcome.failed).toHaveLength(25);
-    expect(outcome.failed[0]?.error.message).toContain("not applied before the invocation's time ran out");
+    expect(outcome.failed[0]?.error.message).toContain('not applied before its deadline');
   });
 
   it('cuts off a call still running when the invocation must end, and reports its writes', async () => {
@@ -246,7 +246,18 @@ describe('Function: writeToSlave', () => {
     expect(outcome).not.toBe('hung');
     expect(outcome).toMatchObject({ written: 0, failed: [{ write: { keyId: putWrite('item-0').keyId } }] });
     expect(outcome !== 'hung' && outcome.failed[0]?.error.message).toMatch(
-      /not applied before the invocation's time ran out \(last error: Error: the call was still running when the invocation had to end\); Lambda re-delivers it$/,
+      /not applied before its deadline \(last error: Error: the call was still running when the work had to end\)$/,
     );
+  });
+
+  it('names the table by its label when given one, as the state store does', async () => {
+    // Prepare
+    ddb.on(BatchWriteItemCommand).rejects(awsError('AccessDeniedException', 400, 'denied'));
+
+    // Act
+    const outcome = await writeToSlave({ ...target, label: 'state table orders-state (parking for slave "eu")' }, ids(1), { concurrency: 1, deadline: deadlineIn(5_000) });
+
+    // Assess
+    expect(outcome.failed[0]?.error.message).toBe('state table orders-state (parking for slave "eu"): could not write key {pk: "item-0"}: AccessDeniedException: denied (not retryable: fix the table, its permissions or the item)');
   });
 });

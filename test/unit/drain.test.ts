@@ -1,0 +1,357 @@
+import { BatchWriteItemCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { keyIdentity } from '../../handler/attribute-value';
+import { drainSlaves, type DrainOptions } from '../../handler/drain';
+import { ConfigurationError } from '../../handler/errors';
+import type { ReplicatorConfig } from '../../handler/types';
+import { deployedConfig, EU, mockedClients, US } from './helpers/config';
+import { FakeStateTable, parkedKeyOf } from './helpers/fake-state-table';
+import { awsError, FAST_BACKOFF } from './helpers/writes';
+
+const ddb = mockClient(DynamoDBClient);
+const NOW = 1_800_000_000_000;
+let started = Date.now();
+/** Starts at NOW and runs with the real clock, so a drain that never ends still meets its deadline. */
+const clock = (): number => NOW + Date.now() - started;
+
+let fake: FakeStateTable;
+let logged: Record<string, unknown>[];
+
+function drainWith(config: Partial<ReplicatorConfig> = {}, remainingMs = 10_000): ReturnType<typeof drainSlaves> {
+  const options: DrainOptions = { config: deployedConfig({ slaves: [EU], ...config }), clients: mockedClients(), log: (entry) => logged.push(entry), now: clock, backoff: FAST_BACKOFF };
+  return drainSlaves(options, remainingMs);
+}
+
+const slaveEvents = (): string[] => fake.events.filter((event) => event.startsWith('write orders-eu') || event.startsWith('live'));
+
+describe('Function: drainSlaves', () => {
+  beforeEach(() => {
+    started = Date.now();
+    fake = new FakeStateTable(clock);
+    fake.install(ddb);
+    logged = [];
+  });
+
+  afterEach(() => {
+    ddb.reset();
+  });
+
+  it('applies every parked change, deletes each once the slave has it, and goes live when a pass finds nothing', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 4, epoch: 2, parkedSince: NOW - 90_000 });
+    fake.park('eu', 'a', { value: '1', seq: '10', epoch: 2 });
+    fake.park('eu', 'b', { kind: 'delete', seq: '11', epoch: 2 });
+
+    // Act
+    const result = await drainWith();
+
+    // Assess
+    expect(result.pending).toEqual({ eu: 0 });
+    expect(result.slaves.eu).toEqual({ mode: 'live', drained: 2, pending: 0, oldestParkedAgeSeconds: 0, errors: [] });
+    expect(fake.events.filter((event) => !event.startsWith('reason'))).toEqual(expect.arrayContaining(['write orders-eu put a=1', 'write orders-eu delete b', 'delete a', 'delete b', 'live eu']));
+    expect(fake.events.at(-1)).toBe('live eu');
+    expect(fake.parkedOf('eu')).toEqual([]);
+    expect(fake.slaves.get('eu')).toMatchObject({ mode: 'live', epoch: 3 });
+    expect(fake.slaves.get('eu')?.leaseOwner).toBeUndefined();
+  });
+
+  it('does not go live when a change is parked between its last pass and the switch, and drains again first', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 4, epoch: 0 });
+    fake.park('eu', 'a', { value: '1', seq: '10' });
+    let raced = false;
+    fake.beforeMarkLive = (slave) => {
+      if (raced) return;
+      raced = true;
+      // A stream invocation parks a change and raises the generation after the drain's pass found nothing.
+      fake.park(slave, 'late', { value: 'new', seq: '20' });
+      const state = fake.slaves.get(slave);
+      if (state !== undefined) state.generation += 1;
+    };
+
+    // Act
+    const result = await drainWith();
+
+    // Assess
+    expect(slaveEvents()).toEqual(['write orders-eu put a=1', 'write orders-eu put late=new', 'live eu']);
+    expect(ddb.commandCalls(UpdateItemCommand).filter((call) => call.args[0].input.UpdateExpression?.startsWith('SET #mode = :live') === true)).toHaveLength(2);
+    expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 2, pending: 0 });
+  });
+
+  it('deletes changes parked under an older epoch without writing them: their batch was re-delivered and applied', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 9, epoch: 5 });
+    fake.park('eu', 'stale', { value: 'old', seq: '10', epoch: 4 });
+    fake.park('eu', 'current', { value: 'new', seq: '11', epoch: 5 });
+
+    // Act
+    const result = await drainWith();
+
+    // Assess
+    expect(slaveEvents()).toEqual(['write orders-eu put current=new', 'live eu']);
+    expect(fake.events).toContain('delete stale');
+    expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 1, pending: 0 });
+  });
+
+  it('keeps a change overwritten by a newer park during the drain, and applies the newer one in its turn', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 1, epoch: 0 });
+    fake.park('eu', 'a', { value: 'old', seq: '10' });
+    let overwritten = false;
+    fake.afterSlaveWrite = (table) => {
+      if (table !== 'orders-eu' || overwritten) return;
+      overwritten = true;
+      fake.park('eu', 'a', { value: 'newer', seq: '30' });
+      const state = fake.slaves.get('eu');
+      if (state !== undefined) state.generation += 1;
+    };
+
+    // Act
+    const result = await drainWith();
+
+    // Assess
+    const { pk, sk } = parkedKeyOf('eu', { pk: { S: 'a' } });
+    // The first delete asks for the change it read; the item holds a newer one by then, so nothing is deleted.
+    expect(ddb).toHaveReceivedNthCommandWith(DeleteItemCommand, 1, {
+      Key: { pk: { S: pk }, sk: { S: sk } },
+      ConditionExpression: 'seq = :seq AND epoch = :epoch',
+      ExpressionAttributeValues: { ':seq': { S: '10' }, ':epoch': { N: '0' } },
+    });
+    expect(slaveEvents()).toEqual(['write orders-eu put a=old', 'write orders-eu put a=newer', 'live eu']);
+    expect(fake.events.filter((event) => event.startsWith('delete'))).toEqual(['delete a']);
+    expect(result.slaves.eu).toMatchObject({ mode: 'live', pending: 0 });
+  });
+
+  it('applies nothing while another drain holds the lease', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 1, epoch: 0, leaseOwner: 'other-drain', leaseUntil: NOW + 60_000, parkedSince: NOW - 30_000 });
+    fake.park('eu', 'a');
+
+    // Act
+    const result = await drainWith();
+
+    // Assess
+    expect(slaveEvents()).toEqual([]);
+    expect(fake.parkedOf('eu')).toHaveLength(1);
+    expect(result.slaves.eu).toEqual({ mode: 'parked', drained: 0, pending: 1, oldestParkedAgeSeconds: 30, errors: ['another drain holds this slave'] });
+    expect(fake.slaves.get('eu')?.leaseOwner).toBe('other-drain');
+  });
+
+  it('takes over a lease that has expired', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 1, epoch: 0, leaseOwner: 'killed-drain', leaseUntil: NOW - 1 });
+    fake.park('eu', 'a', { value: '1' });
+
+    // Act
+    const result = await drainWith();
+
+    // Assess
+    expect(slaveEvents()).toEqual(['write orders-eu put a=1', 'live eu']);
+    expect(result.slaves.eu?.mode).toBe('live');
+  });
+
+  it('applies nothing while the initial copy is pending, and takes no lease', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 1, epoch: 0, copy: 'pending', parkedSince: NOW - 5_000 });
+    fake.park('eu', 'a');
+
+    // Act
+    const result = await drainWith({ slaves: [{ ...EU, initialCopy: true }] });
+
+    // Assess
+    expect(slaveEvents()).toEqual([]);
+    expect(result.slaves.eu).toEqual({ mode: 'parked', drained: 0, pending: 1, oldestParkedAgeSeconds: 5, errors: [] });
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+  });
+
+  it('creates the state of a new initial-copy slave parked with its copy pending, and applies nothing', async () => {
+    // Act
+    const result = await drainWith({ slaves: [{ ...EU, initialCopy: true }] });
+
+    // Assess
+    expect(fake.slaves.get('eu')).toMatchObject({ mode: 'parked', copy: 'pending', reason: 'initial copy pending' });
+    expect(result.slaves.eu).toMatchObject({ mode: 'parked', drained: 0, pending: 0 });
+  });
+
+  it('hands a slave over once its copy is done: drains it and puts it live', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 2, epoch: 0, copy: 'done' });
+    fake.park('eu', 'a', { value: 'after-copy' });
+
+    // Act
+    const result = await drainWith({ slaves: [{ ...EU, initialCopy: true }] });
+
+    // Assess
+    expect(slaveEvents()).toEqual(['write orders-eu put a=after-copy', 'live eu']);
+    expect(result.slaves.eu?.mode).toBe('live');
+  });
+
+  it('stops at a slave still failing, leaves its changes, and notes why', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 1, epoch: 0, parkedSince: NOW - 120_000 });
+    fake.park('eu', 'a');
+    fake.park('eu', 'b');
+    fake.slaveAnswers.set('orders-eu', () => Promise.reject(awsError('ResourceNotFoundException', 400, 'Requested resource not found')));
+
+    // Act
+    const result = await drainWith();
+
+    // Assess
+    expect(fake.parkedOf('eu')).toHaveLength(2);
+    expect(fake.events.some((event) => event.startsWith('live'))).toBe(false);
+    expect(result.pending).toEqual({ eu: 2 });
+    expect(result.slaves.eu).toMatchObject({ mode: 'parked', drained: 0, pending: 2, oldestParkedAgeSeconds: 120 });
+    expect(result.slaves.eu?.errors[0]).toContain('ResourceNotFoundException: Requested resource not found');
+    expect(fake.slaves.get('eu')?.reason).toContain('could not write key');
+    expect(fake.slaves.get('eu')?.leaseOwner).toBeUndefined();
+  });
+
+  it('leaves a live slave alone', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'live', generation: 1, epoch: 1 });
+
+    // Act
+    const result = await drainWith();
+
+    // Assess
+    expect(result.slaves.eu).toEqual({ mode: 'live', drained: 0, pending: 0, oldestParkedAgeSeconds: 0, errors: [] });
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+  });
+
+  it('reads a change parked as its key from the master: the current item is put, a gone one deleted', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 1, epoch: 0 });
+    fake.park('eu', 'big', { kind: 'read-master' });
+    fake.park('eu', 'gone', { kind: 'read-master' });
+    fake.master.set(keyIdentity({ pk: { S: 'big' } }), { pk: { S: 'big' }, value: { S: 'current' } });
+
+    // Act
+    const result = await drainWith();
+
+    // Assess
+    expect(slaveEvents().slice(0, 2).sort()).toEqual(['write orders-eu delete gone', 'write orders-eu put big=current']);
+    expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 2 });
+  });
+
+  it('cannot apply a change parked as its key without REPLICATOR_MASTER_TABLE, and says so', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 1, epoch: 0 });
+    fake.park('eu', 'big', { kind: 'read-master' });
+    const withoutMaster = Object.fromEntries(Object.entries(deployedConfig({ slaves: [EU] })).filter(([name]) => name !== 'masterTable')) as unknown as ReplicatorConfig;
+
+    // Act
+    const result = await drainSlaves({ config: withoutMaster, clients: mockedClients(), log: (entry) => logged.push(entry), now: clock, backoff: FAST_BACKOFF }, 10_000);
+
+    // Assess
+    expect(slaveEvents()).toEqual([]);
+    expect(result.slaves.eu).toMatchObject({ mode: 'parked', pending: 1 });
+    expect(result.slaves.eu?.errors).toContain('REPLICATOR_MASTER_TABLE is not set: a change parked as its key needs the master table to be read');
+  });
+
+  it('drains each slave on its own and resolves the parked changes left per slave', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 1, epoch: 0 });
+    fake.park('eu', 'a');
+    fake.setSlave('us', { mode: 'parked', generation: 1, epoch: 0 });
+    fake.park('us', 'a');
+    fake.park('us', 'b');
+    fake.slaveAnswers.set('orders-us', () => Promise.reject(awsError('AccessDeniedException', 400, 'denied')));
+
+    // Act
+    const result = await drainWith({ slaves: [EU, US] });
+
+    // Assess
+    expect(result.pending).toEqual({ eu: 0, us: 2 });
+    expect(result.slaves.eu?.mode).toBe('live');
+    expect(result.slaves.us?.mode).toBe('parked');
+  });
+
+  it('logs a line and a metrics document per slave: DrainedRecords, ParkedPending and OldestParkedAgeSeconds', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 1, epoch: 0, parkedSince: NOW - 61_000 });
+    fake.park('eu', 'a');
+    fake.slaveAnswers.set('orders-eu', () => Promise.reject(awsError('AccessDeniedException', 400, 'denied')));
+
+    // Act
+    await drainWith();
+
+    // Assess
+    expect(logged[0]).toMatchObject({ level: 'warn', message: 'drain', slave: 'eu', mode: 'parked', pending: 1 });
+    expect(logged[1]).toEqual({
+      _aws: {
+        Timestamp: expect.any(Number) as unknown,
+        CloudWatchMetrics: [
+          {
+            Namespace: 'DynamoReplicator',
+            Dimensions: [['Replicator', 'Slave']],
+            Metrics: [
+              { Name: 'DrainedRecords', Unit: 'Count' },
+              { Name: 'ParkedPending', Unit: 'Count' },
+              { Name: 'OldestParkedAgeSeconds', Unit: 'Seconds' },
+            ],
+          },
+        ],
+      },
+      Replicator: 'orders-replicator',
+      Slave: 'eu',
+      DrainedRecords: 0,
+      ParkedPending: 1,
+      OldestParkedAgeSeconds: 61,
+    });
+  });
+
+  it('emits OldestParkedAgeSeconds 0 for a live slave every run, so missing data means the drain is not running', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'live', generation: 1, epoch: 1 });
+
+    // Act
+    await drainWith();
+
+    // Assess
+    expect(logged[1]).toMatchObject({ Slave: 'eu', DrainedRecords: 0, ParkedPending: 0, OldestParkedAgeSeconds: 0 });
+  });
+
+  it('reports a slave whose state cannot be read with pending -1, an error and no metrics, and drains the others', async () => {
+    // Prepare
+    fake.setSlave('us', { mode: 'live', generation: 1, epoch: 1 });
+    ddb.on(GetItemCommand, { Key: { pk: { S: 'slave#eu' }, sk: { S: 'state' } } }).rejects(awsError('AccessDeniedException', 400, 'denied'));
+
+    // Act
+    const result = await drainWith({ slaves: [EU, US] });
+
+    // Assess
+    expect(result.pending).toEqual({ eu: -1, us: 0 });
+    expect(result.slaves.eu?.errors[0]).toContain('StateTableError');
+    expect(logged.filter((entry) => entry.Slave === 'eu')).toEqual([]);
+    expect(logged.filter((entry) => entry.Slave === 'us')).toHaveLength(1);
+  });
+
+  it('stops when its time is up, leaving what it has not applied', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 1, epoch: 0 });
+    fake.park('eu', 'a');
+
+    // Act
+    const result = await drainWith({ deadlineMarginMs: 0 }, 0);
+
+    // Assess
+    expect(ddb.commandCalls(BatchWriteItemCommand)).toHaveLength(0);
+    expect(result.slaves.eu?.mode).toBe('parked');
+  });
+
+  it.each([
+    ['stateTable', 'REPLICATOR_STATE_TABLE: is not set: the drain applies the changes parked in the state table'],
+    ['masterRegion', "AWS_REGION: is not set: the drain runs in the master's region"],
+  ])('refuses to run without %s', async (missing, message) => {
+    // Prepare
+    const config = Object.fromEntries(Object.entries(deployedConfig()).filter(([name]) => name !== missing)) as unknown as ReplicatorConfig;
+
+    // Act
+    const draining = drainSlaves({ config, clients: mockedClients(), log: (entry) => logged.push(entry) }, 10_000);
+
+    // Assess
+    await expect(draining).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(draining).rejects.toThrow(message);
+  });
+});

@@ -1,0 +1,182 @@
+import {
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  DeleteItemCommand,
+  GetItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type BatchGetItemCommandInput,
+  type BatchWriteItemCommandInput,
+  type DeleteItemCommandInput,
+  type DynamoDBClient,
+  type GetItemCommandInput,
+  type QueryCommandInput,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { createHash } from 'node:crypto';
+import { keyIdentity } from '../../../handler/attribute-value';
+import { MASTER_TABLE } from './config';
+import { parkedItem, slaveItem, type ParkedItemOptions, type SlaveItemOptions } from './state';
+import { awsError } from './writes';
+
+type Item = Record<string, AttributeValue>;
+
+/** A slave's state as the fake keeps it, changed in place by the calls it answers. */
+type SlaveRecord = { -readonly [K in keyof SlaveItemOptions]: SlaveItemOptions[K] } & { mode: 'live' | 'parked'; generation: number; epoch: number; leaseUntil?: number };
+
+/** What the slave table answers one BatchWriteItem with. */
+export type SlaveAnswer = (requests: NonNullable<BatchWriteItemCommandInput['RequestItems']>[string]) => Promise<object>;
+
+/**
+ * The state table (and the master and slaves around it) in memory, behind a file's one mocked DynamoDBClient. It
+ * answers the drain's calls as DynamoDB would, conditions included, and logs what reached the slaves and the state
+ * table in order (`write eu put a=1`, `live eu`, `delete a`), so a test can state the order of events.
+ */
+export class FakeStateTable {
+  public readonly slaves = new Map<string, SlaveRecord>();
+  /** Parked items by `<pk>|<sk>`. */
+  public readonly parked = new Map<string, Item>();
+  public readonly master = new Map<string, Item>();
+  public readonly events: string[] = [];
+  /** Per slave table: how it answers a write. Takes everything when absent. */
+  public readonly slaveAnswers = new Map<string, SlaveAnswer>();
+  /** Runs before a markLive is decided, as a stream invocation parking meanwhile would. */
+  public beforeMarkLive: ((slave: string) => void) | undefined;
+  /** Runs after a slave took a write, before the drain deletes what it applied. */
+  public afterSlaveWrite: ((table: string) => void) | undefined;
+
+  public constructor(private readonly now: () => number = Date.now) {}
+
+  public setSlave(slave: string, options: SlaveItemOptions & { leaseUntil?: number }): void {
+    this.slaves.set(slave, { mode: 'parked', generation: 1, epoch: 0, ...options });
+  }
+
+  /** Parks a change of item `pk = id` for a slave, where `StateStore.park` would put it. */
+  public park(slave: string, id: string, options: ParkedItemOptions = {}): void {
+    const { pk, sk } = parkedKeyOf(slave, { pk: { S: id } });
+    this.parked.set(`${pk}|${sk}`, { pk: { S: pk }, sk: { S: sk }, ...parkedItem(id, options) });
+  }
+
+  public parkedOf(slave: string): Item[] {
+    return [...this.parked.values()].filter((item) => item.pk?.S?.startsWith(`parked#${slave}#`) === true);
+  }
+
+  public install(ddb: AwsClientStub<DynamoDBClient>): void {
+    ddb.on(GetItemCommand).callsFake((input: GetItemCommandInput) => Promise.resolve(this.getItem(input)));
+    ddb.on(UpdateItemCommand).callsFake((input: UpdateItemCommandInput) => this.updateItem(input));
+    ddb.on(QueryCommand).callsFake((input: QueryCommandInput) => Promise.resolve(this.query(input)));
+    ddb.on(DeleteItemCommand).callsFake((input: DeleteItemCommandInput) => this.deleteItem(input));
+    ddb.on(BatchGetItemCommand).callsFake((input: BatchGetItemCommandInput) => {
+      const keys = input.RequestItems?.[MASTER_TABLE]?.Keys ?? [];
+      return Promise.resolve({ Responses: { [MASTER_TABLE]: keys.map((key) => this.master.get(keyIdentity(key))).filter((item) => item !== undefined) } });
+    });
+    ddb.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommandInput) => {
+      const [table, requests = []] = Object.entries(input.RequestItems ?? {})[0] ?? [];
+      const answer = this.slaveAnswers.get(table ?? '');
+      const response = answer === undefined ? {} : await answer(requests);
+      for (const request of requests) {
+        this.events.push(
+          request.PutRequest !== undefined
+            ? `write ${table ?? ''} put ${request.PutRequest.Item?.pk?.S ?? ''}=${request.PutRequest.Item?.value?.S ?? ''}`
+            : `write ${table ?? ''} delete ${request.DeleteRequest?.Key?.pk?.S ?? ''}`,
+        );
+      }
+      this.afterSlaveWrite?.(table ?? '');
+      return response;
+    });
+  }
+
+  private stateOf(pk: string | undefined): string | undefined {
+    return pk?.startsWith('slave#') === true ? pk.slice('slave#'.length) : undefined;
+  }
+
+  private itemOf(slave: string): Item | undefined {
+    const state = this.slaves.get(slave);
+    return state === undefined ? undefined : slaveItem(slave, state);
+  }
+
+  private getItem(input: GetItemCommandInput): { Item?: Item } {
+    const slave = this.stateOf(input.Key?.pk?.S);
+    const item = slave === undefined ? undefined : this.itemOf(slave);
+    return item === undefined ? {} : { Item: item };
+  }
+
+  private async updateItem(input: UpdateItemCommandInput): Promise<{ Attributes?: Item }> {
+    const slave = this.stateOf(input.Key?.pk?.S) ?? '';
+    const values = input.ExpressionAttributeValues ?? {};
+    const state = this.slaves.get(slave);
+    const owner = values[':owner']?.S;
+    const expression = input.UpdateExpression ?? '';
+    const failed = (): Promise<never> => Promise.reject(awsError('ConditionalCheckFailedException', 400, 'The conditional request failed'));
+    if (expression.startsWith('SET lease_owner')) {
+      if (state === undefined) return failed();
+      if (state.leaseOwner !== undefined && state.leaseOwner !== owner && (state.leaseUntil ?? 0) >= this.now()) return failed();
+      state.leaseOwner = owner ?? '';
+      state.leaseUntil = Number(values[':until']?.N);
+      return { Attributes: this.itemOf(slave) ?? {} };
+    }
+    if (expression.startsWith('REMOVE lease_owner')) {
+      if (state === undefined || state.leaseOwner !== owner) return failed();
+      delete state.leaseOwner;
+      delete state.leaseUntil;
+      return {};
+    }
+    if (expression === 'SET reason = :reason') {
+      if (state === undefined || state.leaseOwner !== owner) return failed();
+      state.reason = values[':reason']?.S ?? '';
+      this.events.push(`reason ${slave}: ${state.reason}`);
+      return {};
+    }
+    if (expression.startsWith('SET #mode = :live')) {
+      this.beforeMarkLive?.(slave);
+      const current = this.slaves.get(slave);
+      if (current === undefined || String(current.generation) !== values[':generation']?.N || current.leaseOwner !== owner || current.copy === 'pending') return failed();
+      current.mode = 'live';
+      current.epoch += 1;
+      delete current.parkedSince;
+      delete current.reason;
+      this.events.push(`live ${slave}`);
+      return {};
+    }
+    if (expression.startsWith('SET #mode = :parked')) {
+      const epoch = Number(values[':epoch']?.N);
+      if (state !== undefined && state.epoch !== epoch) return failed();
+      const next: SlaveRecord = state ?? { mode: 'parked', generation: 0, epoch };
+      next.mode = 'parked';
+      next.generation += 1;
+      next.parkedSince ??= this.now();
+      next.reason = values[':reason']?.S ?? '';
+      if (values[':pending'] !== undefined) next.copy ??= 'pending';
+      this.slaves.set(slave, next);
+      return {};
+    }
+    throw new Error(`the fake state table does not know the update "${expression}"`);
+  }
+
+  private query(input: QueryCommandInput): { Items?: Item[]; Count?: number } {
+    const pk = input.ExpressionAttributeValues?.[':pk']?.S ?? '';
+    const items = [...this.parked.values()].filter((item) => item.pk?.S === pk);
+    return input.Select === 'COUNT' ? { Count: items.length } : { Items: items };
+  }
+
+  private deleteItem(input: DeleteItemCommandInput): Promise<object> {
+    const id = `${input.Key?.pk?.S ?? ''}|${input.Key?.sk?.S ?? ''}`;
+    const item = this.parked.get(id);
+    const values = input.ExpressionAttributeValues ?? {};
+    if (item === undefined || item.seq?.S !== values[':seq']?.S || item.epoch?.N !== values[':epoch']?.N) {
+      return Promise.reject(awsError('ConditionalCheckFailedException', 400, 'The conditional request failed'));
+    }
+    this.parked.delete(id);
+    this.events.push(`delete ${item.key?.M?.pk?.S ?? ''}`);
+    return Promise.resolve({});
+  }
+}
+
+/** Where the state store keeps a parked change of `key`: partition and sort key from the key's SHA-256 digest. */
+export function parkedKeyOf(slave: string, key: Item): { pk: string; sk: string } {
+  const digest = createHash('sha256').update(keyIdentity(key)).digest();
+  return { pk: `parked#${slave}#${String(digest.readUInt32BE(0) % 16).padStart(2, '0')}`, sk: digest.toString('base64url') };
+}
+

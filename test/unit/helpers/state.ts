@@ -1,0 +1,91 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { keyIdentity } from '../../../handler/attribute-value';
+import type { PendingWrite } from '../../../handler/fan-out';
+import type { ParkedChange } from '../../../handler/state-store';
+import type { AttributeMap, StreamChange, WriteRequest } from '../../../handler/types';
+
+type Item = Record<string, AttributeValue>;
+
+export interface SlaveItemOptions {
+  readonly mode?: 'live' | 'parked';
+  readonly generation?: number;
+  readonly epoch?: number;
+  readonly parkedSince?: number;
+  readonly reason?: string;
+  readonly copy?: 'pending' | 'done';
+  readonly leaseOwner?: string;
+}
+
+/** A slave's state item as the state table holds it. */
+export function slaveItem(slave: string, options: SlaveItemOptions = {}): Item {
+  return {
+    pk: { S: `slave#${slave}` },
+    sk: { S: 'state' },
+    mode: { S: options.mode ?? 'parked' },
+    generation: { N: String(options.generation ?? 1) },
+    epoch: { N: String(options.epoch ?? 0) },
+    ...(options.parkedSince === undefined ? {} : { parked_since: { N: String(options.parkedSince) } }),
+    ...(options.reason === undefined ? {} : { reason: { S: options.reason } }),
+    ...(options.copy === undefined ? {} : { copy_state: { S: options.copy } }),
+    ...(options.leaseOwner === undefined ? {} : { lease_owner: { S: options.leaseOwner } }),
+  };
+}
+
+export interface ParkedItemOptions {
+  readonly value?: string;
+  readonly kind?: 'put' | 'delete' | 'read-master';
+  readonly seq?: string;
+  readonly epoch?: number;
+  readonly createdAt?: number;
+  readonly parkedAt?: number;
+}
+
+/** A parked change of item `pk = id` as the state table holds it (its own key left out: the drain reads none of it). */
+export function parkedItem(id: string, options: ParkedItemOptions = {}): Item {
+  const key = { pk: { S: id } };
+  const kind = options.kind ?? 'put';
+  return {
+    kind: { S: kind },
+    key: { M: key },
+    ...(kind === 'put' ? { item: { M: { ...key, value: { S: options.value ?? 'parked' } } } } : {}),
+    seq: { S: options.seq ?? '100' },
+    created_at: { N: String(options.createdAt ?? 1_000) },
+    parked_at: { N: String(options.parkedAt ?? 2_000) },
+    reason: { S: 'slave unavailable' },
+    epoch: { N: String(options.epoch ?? 0) },
+  };
+}
+
+/** A parked change of item `pk = id`, as `StateStore.park` takes it. */
+export function parkedChange(id: string, overrides: Partial<ParkedChange> = {}): ParkedChange {
+  const key: AttributeMap = { pk: { S: id } };
+  return {
+    keyId: keyIdentity(key),
+    key,
+    change: { kind: 'put', item: { ...key, value: { S: 'v' } } },
+    sequenceNumber: '100',
+    createdAtMs: 1_000,
+    parkedAtMs: 2_000,
+    reason: 'slave unavailable',
+    epoch: 0,
+    ...overrides,
+  };
+}
+
+let sequence = 500;
+
+/** A write for the slaves and the stream change it comes from, as the replicator hands them to `fanOut`. */
+export function pendingWrite(write: WriteRequest, overrides: Partial<StreamChange> = {}): PendingWrite {
+  sequence += 1;
+  const change: StreamChange = {
+    eventId: `event-${sequence}`,
+    sequenceNumber: String(sequence),
+    keyId: write.keyId,
+    key: write.key,
+    change: write.kind === 'put' ? { kind: 'put', item: write.item } : { kind: 'delete' },
+    createdAtMs: Date.now() - 1_000,
+    isTtlDelete: false,
+    ...overrides,
+  };
+  return { write, change };
+}
