@@ -55,10 +55,13 @@ export class Deadline {
 
   /**
    * A shorter deadline inside this one, for work with a budget of its own (one slave's writes): it stops starting
-   * after `budgetMs`, and cuts off one request timeout later, by when any attempt started in time has ended.
+   * after `budgetMs`, or once half the time left has passed, so that as much again remains for what must follow
+   * (parking what the slave did not take); and it cuts off one request timeout later, by when any attempt started in
+   * time has ended.
    */
   public within(budgetMs: number): Deadline {
-    const stopAt = Math.min(this.stopStartingAt, this.now() + budgetMs);
+    const now = this.now();
+    const stopAt = Math.min(now + budgetMs, now + Math.max(0, this.stopStartingAt - now) / 2);
     return new Deadline(stopAt, this.now, Math.min(this.#cutOffAt, stopAt + REQUEST_TIMEOUT_MS));
   }
 

@@ -139,7 +139,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   stateCommand(program.command('redrive').description('replay stream records given up on (S3 invocation records, files of them) or kept as rejected: every key they name is brought level with the master'))
     .option('--from <source>', 'invocation records: s3://<failure bucket>/<prefix>, a file, or a directory of files')
     .option('--rejected', 'replay the records the function kept as rejected in the state table')
-    .option('--delete-replayed', 'delete each S3 object or file source once its records are replayed')
+    .option('--delete-replayed', 'delete each S3 object once its records are replayed')
     .action(
       act(async (flags) => {
         const summary = await runRedrive(parseRedriveOptions(flags, io.env), { clients, stderr: io.stderr });
