@@ -1,5 +1,6 @@
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { AssumeRoleError, describeError } from './errors';
+import { CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './timing';
 
 /** Temporary credentials as the SDK clients take them. */
 export interface TemporaryCredentials {
@@ -29,7 +30,8 @@ export const REFRESH_BEFORE_MS = 5 * 60_000;
  * invocations, and assumes it again shortly before they expire. Concurrent callers share one STS call.
  */
 export function assumeRoleCredentials(options: AssumeRoleOptions): () => Promise<TemporaryCredentials> {
-  const sts = options.sts ?? new STSClient({ region: options.region });
+  // Bounded like every other call: a hung AssumeRole fails the attempt instead of holding the slave's writes.
+  const sts = options.sts ?? new STSClient({ region: options.region, requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS } });
   const now = options.now ?? Date.now;
   const refreshBeforeMs = options.refreshBeforeMs ?? REFRESH_BEFORE_MS;
   let cached: TemporaryCredentials | undefined;

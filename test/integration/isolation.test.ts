@@ -6,7 +6,9 @@
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compareTables } from '../support/compare-tables';
@@ -29,6 +31,7 @@ const pollers: StreamPoller[] = [];
 const proxies: FaultProxy[] = [];
 const schedules: { stop(): Promise<void> }[] = [];
 const planes: LambdaControlPlane[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
@@ -44,6 +47,7 @@ afterEach(async () => {
   await Promise.all(pollers.splice(0).map((poller) => poller.stop()));
   await Promise.all(proxies.splice(0).map((proxy) => proxy.stop()));
   await Promise.all(planes.splice(0).map((plane) => plane.stop()));
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
   process.env = { ...savedEnv };
 });
 
@@ -436,5 +440,46 @@ describe('Isolation: each slave on its own', () => {
     expect(summary.slaves[0]?.repaired).toBeGreaterThanOrEqual(20);
     await expectEqual(topology, topology.sick);
     await expectEqual(topology, topology.healthy);
+  });
+
+  it('replays what the mapping gave up, from its on-failure records, with redrive: every key brought level with the master', async () => {
+    // Prepare: a function whose state table does not exist yet, under a mapping that gives a batch up after one retry
+    const topology = await setUp();
+    const missingState = name('replicator-state-later');
+    const bundle = await loadBundleModule({ ...topology.env, REPLICATOR_STATE_TABLE: missingState });
+    const poller = new StreamPoller({
+      streams,
+      streamArn: topology.streamArn,
+      handler: bundle.handler,
+      batchSize: 50,
+      timeoutMs: 3_000,
+      pollIntervalMs: 50,
+      retryBackoffMs: 50,
+      maximumRetryAttempts: 1,
+      onFailure: (record) => topology.givenUp.push(record),
+    });
+    pollers.push(poller);
+    await poller.start();
+    for (let i = 0; i < 40; i += 1) await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item(`g${i}`, i) }));
+    await master.send(new DeleteItemCommand({ TableName: topology.masterTable, Key: { pk: { S: 'g3' } } }));
+    await poller.waitUntilCaughtUp();
+    await poller.stop();
+    const directory = await mkdtemp(join(tmpdir(), 'redrive-'));
+    cleanups.push(() => rm(directory, { recursive: true, force: true }));
+    for (const [index, record] of topology.givenUp.entries()) await writeFile(join(directory, `record-${index}.json`), JSON.stringify(record));
+    await createTable(master, { tableName: missingState, sortKey: { name: 'sk', type: 'S' } });
+
+    // Act
+    const redrive = await runInProcess([
+      'redrive', '--table', topology.masterTable, '--region', 'eu-west-1', '--endpoint', masterEngine.endpoint,
+      '--slaves', topology.env.REPLICATOR_SLAVES ?? '', '--state-table', missingState, '--from', directory, '--json',
+    ]);
+
+    // Assess: the batches were given up (nothing reached the slaves), then every key was brought level
+    expect(topology.givenUp.length).toBeGreaterThan(0);
+    expect(redrive.code, redrive.stdout + redrive.stderr).toBe(0);
+    expect(JSON.parse(redrive.stdout)).toMatchObject({ records: 41, keys: 40, undecodable: [], drain: { pending: { copy: 0, eu: 0 } } });
+    expect(await expectEqual(topology, topology.healthy)).toBe(39);
+    await expectEqual(topology, topology.sick);
   });
 });
