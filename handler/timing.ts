@@ -54,15 +54,17 @@ export class Deadline {
   }
 
   /**
-   * A shorter deadline inside this one, for work with a budget of its own (one slave's writes): it stops starting
-   * after `budgetMs`, or once half the time left has passed, so that as much again remains for what must follow
-   * (parking what the slave did not take); and it cuts off one request timeout later, by when any attempt started in
-   * time has ended.
+   * A shorter deadline inside this one, for work with a budget of its own (one slave's writes), that leaves time for
+   * what must follow it (parking what the slave did not take). It stops starting after `budgetMs`, or once half the
+   * time left has passed; it cuts off calls in flight one request timeout later, or halfway to this deadline's own
+   * stop, whichever comes first: an attempt started in time has ended by then, or is cut off with a quarter of the time
+   * still left.
    */
   public within(budgetMs: number): Deadline {
     const now = this.now();
-    const stopAt = Math.min(now + budgetMs, now + Math.max(0, this.stopStartingAt - now) / 2);
-    return new Deadline(stopAt, this.now, Math.min(this.#cutOffAt, stopAt + REQUEST_TIMEOUT_MS));
+    const left = Math.max(0, this.stopStartingAt - now);
+    const stopAt = now + Math.min(budgetMs, left / 2);
+    return new Deadline(stopAt, this.now, Math.min(this.#cutOffAt, stopAt + Math.min(REQUEST_TIMEOUT_MS, (this.stopStartingAt - stopAt) / 2)));
   }
 
   /** Fires when no new work may start: ends backoff pauses. */

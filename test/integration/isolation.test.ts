@@ -482,4 +482,30 @@ describe('Isolation: each slave on its own', () => {
     expect(await expectEqual(topology, topology.healthy)).toBe(39);
     await expectEqual(topology, topology.sick);
   });
+
+  it('ends every invocation before its timeout when a slave holds its answers past the deadline, and parks what it did not confirm', async () => {
+    // Prepare: every answer of the slave held for 30 s, well past the 4-second function timeout
+    const topology = await setUp({ REPLICATOR_SLAVE_BUDGET_MS: '60000' });
+    const poller = await replicate(topology);
+    topology.proxy.failRandomly(FaultKind.SLOW_RESPONSE, 1, { delayMs: 30_000 });
+
+    // Act
+    for (let i = 0; i < 30; i += 1) await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item(`h${i}`, i) }));
+    await poller.waitUntilCaughtUp();
+
+    // Assess: no invocation outlived its timeout (the poller would count a timeout as a handler error), nothing was
+    // re-delivered or given up, and the slave is parked
+    expect(poller.stats).toMatchObject({ handlerErrors: 0, retries: 0, recordsGivenUp: 0 });
+    expect(topology.proxy.stats.injected['slow-response']).toBeGreaterThan(0);
+    await expectEqual(topology, topology.healthy);
+    expect((await slaveState(topology, 'eu'))?.mode?.S).toBe('parked');
+
+    // Act: the slave answers again
+    topology.proxy.clearFaults();
+    scheduleDrain(topology.bundle, 200);
+    await eventually(async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the slave goes live again');
+
+    // Assess
+    await expectEqual(topology, topology.sick);
+  });
 });

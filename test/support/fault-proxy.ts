@@ -25,6 +25,8 @@ export const FaultKind = {
   SERVICE_UNAVAILABLE: 'service-unavailable',
   /** 400 AccessDeniedException: a role changed under the replicator. */
   ACCESS_DENIED: 'access-denied',
+  /** The call reaches the engine and is applied, but its answer comes only after `delayMs` (or never, if the caller gave up). */
+  SLOW_RESPONSE: 'slow-response',
 } as const;
 /** One of {@link FaultKind}. */
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
@@ -33,6 +35,8 @@ export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 export interface FaultOptions {
   /** For {@link FaultKind.PARTIAL}: the share of write requests held back (at least one); default 0.5. */
   readonly unprocessedFraction?: number;
+  /** For {@link FaultKind.SLOW_RESPONSE}: how long the answer is held; default 60 s. */
+  readonly delayMs?: number;
 }
 
 /** What the proxy saw of one BatchWriteItem call that reached the engine. */
@@ -106,7 +110,7 @@ function readBody(stream: IncomingMessage): Promise<Buffer> {
 }
 
 /** The error bodies DynamoDB sends, byte for byte in shape. */
-function errorResponse(kind: Exclude<FaultKind, 'partial'>, tables: readonly string[]): { status: number; body: unknown } {
+function errorResponse(kind: Exclude<FaultKind, 'partial' | 'slow-response'>, tables: readonly string[]): { status: number; body: unknown } {
   const reasons = tables.map((table) => ({
     reason: 'TableWriteProvisionedThroughputExceeded',
     resource: `arn:aws:dynamodb:us-east-1:000000000000:table/${table}`,
@@ -206,6 +210,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       [FaultKind.INTERNAL_SERVER_ERROR]: 0,
       [FaultKind.SERVICE_UNAVAILABLE]: 0,
       [FaultKind.ACCESS_DENIED]: 0,
+      [FaultKind.SLOW_RESPONSE]: 0,
       [FaultKind.PARTIAL]: 0,
     },
     heldBackWrites: 0,
@@ -270,6 +275,19 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     const parsed = JSON.parse(body.toString('utf8')) as { RequestItems?: unknown };
     const requestItems = isRequestItems(parsed.RequestItems) ? parsed.RequestItems : {};
     const fault = chooseFault();
+    if (fault?.kind === FaultKind.SLOW_RESPONSE) {
+      stats.injected[fault.kind] += 1;
+      const answer = await forward(req, body);
+      await new Promise<void>((done) => {
+        const timer = setTimeout(done, fault.options.delayMs ?? 60_000);
+        res.once('close', () => {
+          clearTimeout(timer);
+          done();
+        });
+      });
+      if (!res.destroyed) send(res, answer.status, answer.headers, answer.body);
+      return;
+    }
     if (fault && fault.kind !== FaultKind.PARTIAL) {
       stats.injected[fault.kind] += 1;
       const { status, body: errorBody } = errorResponse(fault.kind, Object.keys(requestItems));
