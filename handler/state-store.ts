@@ -7,6 +7,8 @@ import {
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
+  type UpdateItemCommandInput,
+  type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -186,35 +188,25 @@ export class StateStore {
    * `epoch` was read: changes kept under that epoch are then stale, and the caller leaves its batch for re-delivery.
    */
   public async markParked(slave: string, epoch: number, reason: string, startsCopy: boolean, deadline: Deadline): Promise<boolean> {
-    try {
-      await this.call(
-        (signal) =>
-          this.client.send(
-            new UpdateItemCommand({
-              TableName: this.tableName,
-              Key: slaveKey(slave),
-              UpdateExpression: `SET #mode = :parked, parked_since = if_not_exists(parked_since, :now), reason = :reason, epoch = if_not_exists(epoch, :epoch)${startsCopy ? ', copy_state = if_not_exists(copy_state, :pending)' : ''} ADD generation :one`,
-              ConditionExpression: 'attribute_not_exists(epoch) OR epoch = :epoch',
-              ExpressionAttributeNames: { '#mode': 'mode' },
-              ExpressionAttributeValues: {
-                ':parked': { S: 'parked' },
-                ':now': { N: String(this.now()) },
-                ':reason': { S: reason.slice(0, 1_000) },
-                ':epoch': { N: String(epoch) },
-                ':one': { N: '1' },
-                ...(startsCopy ? { ':pending': { S: 'pending' } } : {}),
-              },
-            }),
-            { abortSignal: signal },
-          ),
-        `mark slave "${slave}" parked`,
-        deadline,
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    const updated = await this.updateSlave(
+      slave,
+      {
+        UpdateExpression: `SET #mode = :parked, parked_since = if_not_exists(parked_since, :now), reason = :reason, epoch = if_not_exists(epoch, :epoch)${startsCopy ? ', copy_state = if_not_exists(copy_state, :pending)' : ''} ADD generation :one`,
+        ConditionExpression: 'attribute_not_exists(epoch) OR epoch = :epoch',
+        ExpressionAttributeNames: { '#mode': 'mode' },
+        ExpressionAttributeValues: {
+          ':parked': { S: 'parked' },
+          ':now': { N: String(this.now()) },
+          ':reason': { S: reason.slice(0, 1_000) },
+          ':epoch': { N: String(epoch) },
+          ':one': { N: '1' },
+          ...(startsCopy ? { ':pending': { S: 'pending' } } : {}),
+        },
+      },
+      `mark slave "${slave}" parked`,
+      deadline,
+    );
+    return updated !== undefined;
   }
 
   /**
@@ -222,74 +214,38 @@ export class StateStore {
    * Resolves with the slave's state, or undefined when another drain holds the lease.
    */
   public async takeDrainLease(slave: string, owner: string, untilMs: number, deadline: Deadline): Promise<SlaveState | undefined> {
-    try {
-      const response = await this.call(
-        (signal) =>
-          this.client.send(
-            new UpdateItemCommand({
-              TableName: this.tableName,
-              Key: slaveKey(slave),
-              UpdateExpression: 'SET lease_owner = :owner, lease_until = :until',
-              ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :owner)',
-              ExpressionAttributeValues: { ':owner': { S: owner }, ':until': { N: String(untilMs) }, ':now': { N: String(this.now()) } },
-              ReturnValues: 'ALL_NEW',
-            }),
-            { abortSignal: signal },
-          ),
-        `take slave "${slave}"'s drain lease`,
-        deadline,
-      );
-      return response.Attributes === undefined ? undefined : slaveStateOf(response.Attributes);
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
+    const updated = await this.updateSlave(
+      slave,
+      {
+        UpdateExpression: 'SET lease_owner = :owner, lease_until = :until',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :owner)',
+        ExpressionAttributeValues: { ':owner': { S: owner }, ':until': { N: String(untilMs) }, ':now': { N: String(this.now()) } },
+        ReturnValues: 'ALL_NEW',
+      },
+      `take slave "${slave}"'s drain lease`,
+      deadline,
+    );
+    return updated?.Attributes === undefined ? undefined : slaveStateOf(updated.Attributes);
   }
 
   /** Gives the lease back, if this drain still holds it. */
   public async releaseDrainLease(slave: string, owner: string, deadline: Deadline): Promise<void> {
-    try {
-      await this.call(
-        (signal) =>
-          this.client.send(
-            new UpdateItemCommand({
-              TableName: this.tableName,
-              Key: slaveKey(slave),
-              UpdateExpression: 'REMOVE lease_owner, lease_until',
-              ConditionExpression: 'lease_owner = :owner',
-              ExpressionAttributeValues: { ':owner': { S: owner } },
-            }),
-            { abortSignal: signal },
-          ),
-        `release slave "${slave}"'s drain lease`,
-        deadline,
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.updateSlave(
+      slave,
+      { UpdateExpression: 'REMOVE lease_owner, lease_until', ConditionExpression: 'lease_owner = :owner', ExpressionAttributeValues: { ':owner': { S: owner } } },
+      `release slave "${slave}"'s drain lease`,
+      deadline,
+    );
   }
 
   /** Records why the drain of a slave stopped, for `status`. */
   public async noteDrainStopped(slave: string, owner: string, reason: string, deadline: Deadline): Promise<void> {
-    try {
-      await this.call(
-        (signal) =>
-          this.client.send(
-            new UpdateItemCommand({
-              TableName: this.tableName,
-              Key: slaveKey(slave),
-              UpdateExpression: 'SET reason = :reason',
-              ConditionExpression: 'lease_owner = :owner',
-              ExpressionAttributeValues: { ':owner': { S: owner }, ':reason': { S: reason.slice(0, 1_000) } },
-            }),
-            { abortSignal: signal },
-          ),
-        `note why slave "${slave}"'s drain stopped`,
-        deadline,
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.updateSlave(
+      slave,
+      { UpdateExpression: 'SET reason = :reason', ConditionExpression: 'lease_owner = :owner', ExpressionAttributeValues: { ':owner': { S: owner }, ':reason': { S: reason.slice(0, 1_000) } } },
+      `note why slave "${slave}"'s drain stopped`,
+      deadline,
+    );
   }
 
   /**
@@ -297,47 +253,29 @@ export class StateStore {
    * its lease and no initial copy is pending. Resolves false when one of those no longer holds.
    */
   public async markLive(slave: string, generation: number, owner: string, deadline: Deadline): Promise<boolean> {
-    try {
-      await this.call(
-        (signal) =>
-          this.client.send(
-            new UpdateItemCommand({
-              TableName: this.tableName,
-              Key: slaveKey(slave),
-              UpdateExpression: 'SET #mode = :live REMOVE parked_since, reason ADD epoch :one',
-              ConditionExpression: 'generation = :generation AND lease_owner = :owner AND (attribute_not_exists(copy_state) OR copy_state = :done)',
-              ExpressionAttributeNames: { '#mode': 'mode' },
-              ExpressionAttributeValues: { ':live': { S: 'live' }, ':generation': { N: String(generation) }, ':owner': { S: owner }, ':done': { S: 'done' }, ':one': { N: '1' } },
-            }),
-            { abortSignal: signal },
-          ),
-        `mark slave "${slave}" live`,
-        deadline,
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    const updated = await this.updateSlave(
+      slave,
+      {
+        UpdateExpression: 'SET #mode = :live REMOVE parked_since, reason ADD epoch :one',
+        ConditionExpression: 'generation = :generation AND lease_owner = :owner AND (attribute_not_exists(copy_state) OR copy_state = :done)',
+        ExpressionAttributeNames: { '#mode': 'mode' },
+        ExpressionAttributeValues: { ':live': { S: 'live' }, ':generation': { N: String(generation) }, ':owner': { S: owner }, ':done': { S: 'done' }, ':one': { N: '1' } },
+      },
+      `mark slave "${slave}" live`,
+      deadline,
+    );
+    return updated !== undefined;
   }
 
   /** Marks a slave's initial copy done, so that the drain may apply its parked changes. */
   public async markCopied(slave: string, deadline: Deadline): Promise<void> {
-    await this.call(
-      (signal) =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: slaveKey(slave),
-            UpdateExpression: 'SET copy_state = :done, copied_at = :now',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeValues: { ':done': { S: 'done' }, ':now': { N: String(this.now()) } },
-          }),
-          { abortSignal: signal },
-        ),
+    const updated = await this.updateSlave(
+      slave,
+      { UpdateExpression: 'SET copy_state = :done, copied_at = :now', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':done': { S: 'done' }, ':now': { N: String(this.now()) } } },
       `mark slave "${slave}" copied`,
       deadline,
     );
+    if (updated === undefined) throw new StateTableError(`state table ${this.tableName}: slave "${slave}" has no state to mark copied`);
   }
 
   /** Creates a new slave's state as parked with its copy pending, unless it has a state already. */
@@ -404,33 +342,7 @@ export class StateStore {
 
   /** How many changes are parked for a slave: every partition counted, strongly consistent. */
   public async countParked(slave: string, deadline: Deadline): Promise<number> {
-    const counts = await Promise.all(
-      partitions().map(async (partition) => {
-        let count = 0;
-        let start: Record<string, AttributeValue> | undefined;
-        do {
-          const response = await this.call(
-            (signal) =>
-              this.client.send(
-                new QueryCommand({
-                  TableName: this.tableName,
-                  KeyConditionExpression: 'pk = :pk',
-                  ExpressionAttributeValues: { ':pk': { S: parkedPartitionKey(slave, partition) } },
-                  Select: 'COUNT',
-                  ConsistentRead: true,
-                  ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-                }),
-                { abortSignal: signal },
-              ),
-            `count slave "${slave}"'s parked changes`,
-            deadline,
-          );
-          count += response.Count ?? 0;
-          start = response.LastEvaluatedKey;
-        } while (start !== undefined);
-        return count;
-      }),
-    );
+    const counts = await Promise.all(partitions().map(async (partition) => (await this.query(parkedPartitionKey(slave, partition), 'COUNT', `count slave "${slave}"'s parked changes`, deadline)).count));
     return counts.reduce((sum, count) => sum + count, 0);
   }
 
@@ -493,57 +405,15 @@ export class StateStore {
 
   /** Every saved segment checkpoint of a slave's initial copy. */
   public async copyCheckpoints(slave: string, deadline: Deadline): Promise<CopyCheckpoint[]> {
-    const checkpoints: CopyCheckpoint[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const response = await this.call(
-        (signal) =>
-          this.client.send(
-            new QueryCommand({
-              TableName: this.tableName,
-              KeyConditionExpression: 'pk = :pk',
-              ExpressionAttributeValues: { ':pk': { S: `copy#${slave}` } },
-              ConsistentRead: true,
-              ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-            }),
-            { abortSignal: signal },
-          ),
-        `read slave "${slave}"'s copy checkpoints`,
-        deadline,
-      );
-      checkpoints.push(...(response.Items ?? []).map(copyCheckpointOf));
-      start = response.LastEvaluatedKey;
-    } while (start !== undefined);
-    return checkpoints;
+    return (await this.query(`copy#${slave}`, 'ALL_ATTRIBUTES', `read slave "${slave}"'s copy checkpoints`, deadline)).items.map(copyCheckpointOf);
   }
 
   /** The records kept as rejected, oldest sequence number first. */
   public async rejectedRecords(deadline: Deadline): Promise<{ sortKey: string; record: Uint8Array; reason: string }[]> {
-    const records: { sortKey: string; record: Uint8Array; reason: string }[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const response = await this.call(
-        (signal) =>
-          this.client.send(
-            new QueryCommand({
-              TableName: this.tableName,
-              KeyConditionExpression: 'pk = :pk',
-              ExpressionAttributeValues: { ':pk': { S: 'rejected' } },
-              ConsistentRead: true,
-              ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-            }),
-            { abortSignal: signal },
-          ),
-        'read the rejected records',
-        deadline,
-      );
-      for (const item of response.Items ?? []) {
-        const body = item.record?.B;
-        if (body !== undefined) records.push({ sortKey: item.sk?.S ?? '', record: body, reason: item.reason?.S ?? '' });
-      }
-      start = response.LastEvaluatedKey;
-    } while (start !== undefined);
-    return records;
+    return (await this.query('rejected', 'ALL_ATTRIBUTES', 'read the rejected records', deadline)).items.flatMap((item) => {
+      const body = item.record?.B;
+      return body === undefined ? [] : [{ sortKey: item.sk?.S ?? '', record: body, reason: item.reason?.S ?? '' }];
+    });
   }
 
   /** Deletes a rejected record once it has been replayed. */
@@ -553,6 +423,45 @@ export class StateStore {
       'delete a replayed rejected record',
       deadline,
     );
+  }
+
+  /** One conditional update of a slave's state item; resolves undefined when its condition does not hold. */
+  private async updateSlave(slave: string, input: Omit<UpdateItemCommandInput, 'TableName' | 'Key'>, what: string, deadline: Deadline): Promise<UpdateItemCommandOutput | undefined> {
+    try {
+      return await this.call((signal) => this.client.send(new UpdateItemCommand({ TableName: this.tableName, Key: slaveKey(slave), ...input }), { abortSignal: signal }), what, deadline);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Every item of one partition key (or their count), strongly consistent, page after page. */
+  private async query(pk: string, select: 'COUNT' | 'ALL_ATTRIBUTES', what: string, deadline: Deadline): Promise<{ items: Record<string, AttributeValue>[]; count: number }> {
+    const items: Record<string, AttributeValue>[] = [];
+    let count = 0;
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const response = await this.call(
+        (signal) =>
+          this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': { S: pk } },
+              Select: select,
+              ConsistentRead: true,
+              ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+            }),
+            { abortSignal: signal },
+          ),
+        what,
+        deadline,
+      );
+      items.push(...(response.Items ?? []));
+      count += response.Count ?? 0;
+      start = response.LastEvaluatedKey;
+    } while (start !== undefined);
+    return { items, count };
   }
 
   private async call<T>(send: (signal: AbortSignal) => Promise<T>, what: string, deadline: Deadline): Promise<T> {
