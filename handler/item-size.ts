@@ -31,3 +31,45 @@ function valueSize(value: AttributeValue): number {
 function numberSize(text: string): number {
   return Math.ceil(text.replace(/\D/g, '').length / 2) + 1;
 }
+
+/**
+ * BatchWriteItem takes at most 16 MB a request, counted on the wire (the JSON body), not by the item size rule: binary
+ * travels as base64 (4/3 of its bytes) and every value carries its type wrapper, so 25 items within the 400 KB limit
+ * can together exceed it (a list of many small numbers weighs about three times its item size on the wire).
+ */
+export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+/**
+ * An upper bound of the bytes an item takes in a request body: names and strings quoted (escapes counted at their
+ * worst), binary in base64, each value in its `{"T":...}`
+ * wrapper with its separator.
+ */
+export function wireSize(item: AttributeMap): number {
+  let size = 2;
+  for (const [name, value] of Object.entries(item)) size += jsonStringSize(name) + 2 + valueWireSize(value);
+  return size;
+}
+
+function valueWireSize(value: AttributeValue): number {
+  const wrapper = 8;
+  if (value.S !== undefined) return wrapper + jsonStringSize(value.S);
+  if (value.N !== undefined) return wrapper + value.N.length + 2;
+  if (value.B !== undefined) return wrapper + base64Size(value.B.byteLength);
+  if (value.SS !== undefined) return wrapper + value.SS.reduce((sum, s) => sum + jsonStringSize(s) + 1, 2);
+  if (value.NS !== undefined) return wrapper + value.NS.reduce((sum, n) => sum + n.length + 3, 2);
+  if (value.BS !== undefined) return wrapper + value.BS.reduce((sum, b) => sum + base64Size(b.byteLength) + 1, 2);
+  if (value.M !== undefined) return wrapper + wireSize(value.M);
+  if (value.L !== undefined) return wrapper + value.L.reduce((sum, v) => sum + valueWireSize(v) + 1, 2);
+  return wrapper + 5;
+}
+
+/** A JSON string's bytes: its UTF-8 bytes, quotes, and a backslash for each quote or backslash in it. */
+function jsonStringSize(text: string): number {
+  let escapes = 0;
+  for (const char of text) if (char === '"' || char === '\\' || char < ' ') escapes += 5;
+  return Buffer.byteLength(text) + 2 + escapes;
+}
+
+function base64Size(bytes: number): number {
+  return Math.ceil(bytes / 3) * 4 + 2;
+}

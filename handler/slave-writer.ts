@@ -2,15 +2,16 @@ import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest as SdkWri
 import { describeKey, keyIdentity } from './attribute-value';
 import { Semaphore } from './concurrency';
 import { describeError, SlaveWriteError } from './errors';
+import { MAX_REQUEST_BYTES, wireSize } from './item-size';
 import { backoffDelay, classifyFailure, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from './retry';
 import type { Deadline } from './timing';
 import type { FailedWrite, WriteRequest } from './types';
 
-/**
- * BatchWriteItem takes at most 25 requests. Its 16 MB limit cannot be reached by 25 items of at most 400 KB each, so
- * the count is the only bound to enforce.
- */
+/** BatchWriteItem takes at most 25 requests, and at most 16 MB on the wire (see `MAX_REQUEST_BYTES`). */
 export const MAX_BATCH_WRITE = 25;
+
+/** Room kept in a request for the table name and the request's own JSON around the items. */
+const REQUEST_OVERHEAD_BYTES = 64 * 1024;
 
 /** One slave table and the client that reaches it. */
 export interface SlaveTarget {
@@ -129,10 +130,27 @@ export async function writeToSlave<W extends WriteRequest>(
     if (unprocessed.length > 0) await retryLater(unprocessed, attempt, `${unprocessed.length} of ${batch.length} items returned unprocessed`);
   };
 
-  const batches: W[][] = [];
-  for (let start = 0; start < writes.length; start += MAX_BATCH_WRITE) batches.push(writes.slice(start, start + MAX_BATCH_WRITE));
-  await Promise.all(batches.map((batch) => send(batch, 0)));
+  await Promise.all(batchesOf(writes).map((batch) => send(batch, 0)));
   return outcome;
+}
+
+/** Writes in BatchWriteItem calls of at most 25 requests and 16 MB on the wire, in order. */
+function batchesOf<W extends WriteRequest>(writes: readonly W[]): W[][] {
+  const batches: W[][] = [];
+  let batch: W[] = [];
+  let bytes = REQUEST_OVERHEAD_BYTES;
+  for (const write of writes) {
+    const size = wireSize(write.kind === 'put' ? write.item : write.key) + 32;
+    if (batch.length === MAX_BATCH_WRITE || (batch.length > 0 && bytes + size > MAX_REQUEST_BYTES)) {
+      batches.push(batch);
+      batch = [];
+      bytes = REQUEST_OVERHEAD_BYTES;
+    }
+    batch.push(write);
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }
 
 function toSdkRequest(write: WriteRequest): SdkWriteRequest {
