@@ -143,6 +143,33 @@ function parseSlave(field: string, name: string, value: unknown): SlaveConfig {
   };
 }
 
+/** Where a table is, as far as telling the master from a slave goes. */
+export interface TableLocation {
+  readonly tableName: string;
+  readonly region: string;
+  /** The endpoint it is reached at; undefined for the SDK's default (AWS_ENDPOINT_URL_DYNAMODB or AWS). */
+  readonly endpoint?: string;
+}
+
+/**
+ * The one rule that tells a slave that is the master itself: the same table name in the same region, reached at the
+ * same endpoint, in the same account (no role to assume). Replicating a table into itself would loop forever.
+ *
+ * @throws ConfigurationError naming the slave.
+ */
+export function rejectMasterAsSlave(slaves: readonly SlaveConfig[], master: TableLocation, field: (slave: SlaveConfig) => string): void {
+  const defaultEndpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL ?? '';
+  const masterEndpoint = master.endpoint ?? defaultEndpoint;
+  for (const slave of slaves) {
+    if (slave.roleArn === undefined && slave.region === master.region && slave.tableName === master.tableName && (slave.endpoint ?? defaultEndpoint) === masterEndpoint) {
+      throw new ConfigurationError(
+        field(slave),
+        `is the master table itself (${master.tableName} in ${master.region}): replicating a table into itself would loop forever; point the slave at another table, region or account`,
+      );
+    }
+  }
+}
+
 function rejectDuplicateTargets(field: string, slaves: readonly SlaveConfig[]): void {
   const seen = new Map<string, string>();
   for (const slave of slaves) {

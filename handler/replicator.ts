@@ -1,6 +1,7 @@
 import { compactChanges, lowestSequenceNumber } from './compaction';
 import { createClientProvider, type ClientProvider } from './clients';
-import { ConfigurationError, describeError } from './errors';
+import { rejectMasterAsSlave } from './config';
+import { describeError } from './errors';
 import { fanOut, type FanOutContext, type PendingWrite, type SlaveOutcome } from './fan-out';
 import { readMasterItems } from './master-reader';
 import { invocationMetrics, slaveMetrics, writeJsonLine, type SlaveReport } from './metrics';
@@ -84,7 +85,7 @@ export class Replicator {
     const started = this.now();
     const { config } = this.options;
     const batch = parseStreamBatch(event);
-    if (batch.master !== undefined) this.rejectLoop(batch.master);
+    if (batch.master !== undefined) rejectMasterAsSlave(config.slaves, batch.master, (slave) => `REPLICATOR_SLAVES.${slave.name}`);
     const deadline = Deadline.forInvocation(context?.getRemainingTimeInMillis() ?? DEFAULT_TIME_BUDGET_MS, config.deadlineMarginMs, this.now);
     try {
       const changes = config.skipTtlDeletes ? batch.changes.filter((change) => !change.isTtlDelete) : batch.changes;
@@ -207,20 +208,6 @@ export class Replicator {
       ...(this.options.backoff === undefined ? {} : { backoff: this.options.backoff }),
       ...(this.options.random === undefined ? {} : { random: this.options.random }),
     };
-  }
-
-  /** A slave that is the master itself would feed its own stream forever. */
-  private rejectLoop(master: MasterTable): void {
-    const masterEndpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL;
-    for (const slave of this.options.config.slaves) {
-      const sameEngine = slave.endpoint === undefined || slave.endpoint === masterEndpoint;
-      if (sameEngine && slave.roleArn === undefined && slave.region === master.region && slave.tableName === master.tableName) {
-        throw new ConfigurationError(
-          `REPLICATOR_SLAVES.${slave.name}`,
-          `is the master table itself (${master.tableName} in ${master.region}): replicating a table into itself would loop forever; name another table`,
-        );
-      }
-    }
   }
 
   private emit(report: InvocationReport): void {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULTS, parseSlaves } from '../config';
+import { DEFAULTS, parseSlaves, rejectMasterAsSlave } from '../config';
 import { ConfigurationError } from '../errors';
 import { DEFAULT_SETTLE_MS } from '../initial-copy';
 import type { SlaveConfig } from '../types';
@@ -91,11 +91,7 @@ export const CLI_DEFAULTS = {
 export function parseCommonOptions(flags: RawFlags, env: NodeJS.ProcessEnv): CommonOptions {
   const master = parseMaster(flags, env);
   const slaves = readSlaves(flags, env);
-  for (const slave of slaves) {
-    if (slave.tableName === master.tableName && slave.region === master.region && slave.endpoint === master.endpoint && slave.roleArn === undefined) {
-      throw new ConfigurationError(`slave "${slave.name}"`, `is the master table itself (${master.tableName} in ${master.region}): name another table`);
-    }
-  }
+  rejectMasterAsSlave(slaves, master, (slave) => `slave "${slave.name}"`);
   const segments = integer(flags, '--segments', CLI_DEFAULTS.segments, 1, 1_000_000);
   return {
     master,
