@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientProvider } from './clients';
 import { ConfigurationError, describeError } from './errors';
-import { readMasterItems } from './master-reader';
+import { readCurrentItems } from './item-reader';
 import { drainMetrics, type DrainReport } from './metrics';
 import type { BackoffPolicy } from './retry';
 import { writeToSlave } from './slave-writer';
@@ -175,7 +175,7 @@ async function applyChanges(slave: SlaveConfig, changes: readonly ParkedChange[]
     if (config.masterTable === undefined || config.masterRegion === undefined) {
       errors.push('REPLICATOR_MASTER_TABLE is not set: a change parked as its key needs the master table to be read');
     } else {
-      const read = await readMasterItems(options.clients.forMaster(config.masterRegion), config.masterTable, new Map(toRead.map((change) => [change.keyId, change.key])), {
+      const read = await readCurrentItems(options.clients.forMaster(config.masterRegion), config.masterTable, new Map(toRead.map((change) => [change.keyId, change.key])), {
         concurrency: config.writeConcurrency,
         deadline,
         ...context.retry,

@@ -5,7 +5,7 @@ export { Replicator } from './replicator';
 export type { ReplicatorOptions, ReplicationResult, InvocationReport } from './replicator';
 export { writeToSlave, MAX_BATCH_WRITE } from './slave-writer';
 export type { SlaveTarget, SlaveWriteOptions, SlaveWriteOutcome } from './slave-writer';
-export { readMasterItems, MAX_BATCH_GET } from './master-reader';
+export { readCurrentItems, MAX_BATCH_GET } from './item-reader';
 export { createClientProvider } from './clients';
 export type { ClientProvider } from './clients';
 export { assumeRoleCredentials } from './assume-role';

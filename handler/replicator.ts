@@ -3,7 +3,7 @@ import { createClientProvider, type ClientProvider } from './clients';
 import { rejectMasterAsSlave } from './config';
 import { describeError } from './errors';
 import { fanOut, type FanOutContext, type PendingWrite, type SlaveOutcome } from './fan-out';
-import { readMasterItems } from './master-reader';
+import { readCurrentItems } from './item-reader';
 import { invocationMetrics, slaveMetrics, writeJsonLine, type SlaveReport } from './metrics';
 import type { BackoffPolicy } from './retry';
 import { StateStore, type SlaveState } from './state-store';
@@ -139,7 +139,7 @@ export class Replicator {
     const current = new Map<string, WriteRequest | null>();
     const failed: { sequenceNumber: string; error: string }[] = [];
     if (toRead.length > 0 && batch.master !== undefined) {
-      const read = await readMasterItems(this.clients.forMaster(batch.master.region), batch.master.tableName, new Map(toRead.map((change) => [change.keyId, change.key])), {
+      const read = await readCurrentItems(this.clients.forMaster(batch.master.region), batch.master.tableName, new Map(toRead.map((change) => [change.keyId, change.key])), {
         concurrency: config.writeConcurrency,
         deadline,
         ...this.retryOptions(),

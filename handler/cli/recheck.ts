@@ -1,5 +1,5 @@
 import { describeKey } from '../attribute-value';
-import { readMasterItems } from '../master-reader';
+import { readCurrentItems } from '../item-reader';
 import { sleep } from '../retry';
 import { Deadline } from '../timing';
 import type { ClientProvider } from '../clients';
@@ -124,10 +124,10 @@ async function readBothSides(master: MasterTarget, slave: SlaveTarget, keyIds: r
   const keys = new Map(keyIds.map((keyId) => [keyId, keyOfIdentity(keyId)]));
   const deadline = new Deadline(Date.now() + READ_TIMEOUT_MS);
   try {
-    // readMasterItems is the engine's strongly consistent BatchGetItem with retries; it reads a slave just as well.
+    // readCurrentItems is the engine's strongly consistent BatchGetItem with retries; it reads a slave just as well.
     const [onMaster, onSlave] = await Promise.all([
-      readMasterItems(master.client, master.tableName, keys, { concurrency, deadline, label: master.label }),
-      readMasterItems(slave.client, slave.tableName, keys, { concurrency, deadline, label: slaveLabel(slave) }),
+      readCurrentItems(master.client, master.tableName, keys, { concurrency, deadline, label: master.label }),
+      readCurrentItems(slave.client, slave.tableName, keys, { concurrency, deadline, label: slaveLabel(slave) }),
     ]);
     const states = new Map<string, SideStates>();
     for (const [keyId, key] of keys) {

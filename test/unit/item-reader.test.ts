@@ -2,7 +2,7 @@ import { BatchGetItemCommand, DynamoDBClient, type BatchGetItemCommandInput } fr
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyIdentity } from '../../handler/attribute-value';
-import { readMasterItems } from '../../handler/master-reader';
+import { readCurrentItems } from '../../handler/item-reader';
 import { Deadline } from '../../handler/timing';
 import type { AttributeMap } from '../../handler/types';
 import { awsError, FAST_BACKOFF } from './helpers/writes';
@@ -19,7 +19,7 @@ const deadlineIn = (ms: number): Deadline => {
 const keysOf = (...ids: string[]): Map<string, AttributeMap> => new Map(ids.map((id) => [keyIdentity({ pk: { S: id } }), { pk: { S: id } }]));
 const id = (value: string): string => keyIdentity({ pk: { S: value } });
 
-describe('Function: readMasterItems', () => {
+describe('Function: readCurrentItems', () => {
   afterEach(() => {
     ddb.reset();
     for (const deadline of deadlines.splice(0)) deadline.release();
@@ -34,7 +34,7 @@ describe('Function: readMasterItems', () => {
     });
 
     // Act
-    const outcome = await readMasterItems(client, 'orders', keysOf(...ids), { concurrency: 2, deadline: deadlineIn(5_000) });
+    const outcome = await readCurrentItems(client, 'orders', keysOf(...ids), { concurrency: 2, deadline: deadlineIn(5_000) });
 
     // Assess
     expect(ddb.commandCalls(BatchGetItemCommand).map((call) => call.args[0].input.RequestItems?.orders?.Keys?.length)).toEqual([100, 50]);
@@ -54,7 +54,7 @@ describe('Function: readMasterItems', () => {
       .resolves({ Responses: { orders: [{ pk: { S: 'b' } }] } });
 
     // Act
-    const outcome = await readMasterItems(client, 'orders', keysOf('a', 'b'), { concurrency: 1, deadline: deadlineIn(5_000), backoff: FAST_BACKOFF });
+    const outcome = await readCurrentItems(client, 'orders', keysOf('a', 'b'), { concurrency: 1, deadline: deadlineIn(5_000), backoff: FAST_BACKOFF });
 
     // Assess
     expect(ddb.commandCalls(BatchGetItemCommand).map((call) => call.args[0].input.RequestItems?.orders?.Keys)).toEqual([
@@ -70,7 +70,7 @@ describe('Function: readMasterItems', () => {
     ddb.on(BatchGetItemCommand).rejects(awsError('ResourceNotFoundException', 400, 'Requested resource not found'));
 
     // Act
-    const outcome = await readMasterItems(client, 'orders', keysOf('a'), { concurrency: 1, deadline: deadlineIn(5_000) });
+    const outcome = await readCurrentItems(client, 'orders', keysOf('a'), { concurrency: 1, deadline: deadlineIn(5_000) });
 
     // Assess
     expect(outcome.failed.get(id('a'))?.message).toBe('master table orders: could not read key {pk: "a"}: ResourceNotFoundException: Requested resource not found');
@@ -81,7 +81,7 @@ describe('Function: readMasterItems', () => {
     ddb.on(BatchGetItemCommand).rejects(awsError('ThrottlingException', 400));
 
     // Act
-    const outcome = await readMasterItems(client, 'orders', keysOf('a'), { concurrency: 1, deadline: deadlineIn(100), backoff: { baseDelayMs: 5, maxDelayMs: 20 } });
+    const outcome = await readCurrentItems(client, 'orders', keysOf('a'), { concurrency: 1, deadline: deadlineIn(100), backoff: { baseDelayMs: 5, maxDelayMs: 20 } });
 
     // Assess
     expect(outcome.items.size).toBe(0);
@@ -95,7 +95,7 @@ describe('Function: readMasterItems', () => {
     ddb.on(BatchGetItemCommand).rejects(awsError('AccessDeniedException', 400, 'denied'));
 
     // Act
-    const outcome = await readMasterItems(client, 'orders-eu', keysOf('a'), { concurrency: 1, deadline: deadlineIn(5_000), label: 'slave "eu" (table orders-eu in eu-west-1)' });
+    const outcome = await readCurrentItems(client, 'orders-eu', keysOf('a'), { concurrency: 1, deadline: deadlineIn(5_000), label: 'slave "eu" (table orders-eu in eu-west-1)' });
 
     // Assess
     expect(outcome.failed.get(id('a'))?.message).toBe('slave "eu" (table orders-eu in eu-west-1): could not read key {pk: "a"}: AccessDeniedException: denied');
@@ -103,7 +103,7 @@ describe('Function: readMasterItems', () => {
 
   it('reads nothing once the deadline has passed, and reports the keys for re-delivery', async () => {
     // Act
-    const outcome = await readMasterItems(client, 'orders', keysOf('a', 'b'), { concurrency: 1, deadline: deadlineIn(-1) });
+    const outcome = await readCurrentItems(client, 'orders', keysOf('a', 'b'), { concurrency: 1, deadline: deadlineIn(-1) });
 
     // Assess
     expect(ddb.calls()).toHaveLength(0);
@@ -121,7 +121,7 @@ describe('Function: readMasterItems', () => {
     const ids = Array.from({ length: 150 }, (_, i) => `k${i}`);
 
     // Act
-    const outcome = await readMasterItems(client, 'orders', keysOf(...ids), { concurrency: 1, deadline });
+    const outcome = await readCurrentItems(client, 'orders', keysOf(...ids), { concurrency: 1, deadline });
 
     // Assess: the first 100 keys were in flight at the deadline and were read; the other 50 never left.
     expect(ddb.commandCalls(BatchGetItemCommand)).toHaveLength(1);
@@ -137,7 +137,7 @@ describe('Function: readMasterItems', () => {
     });
 
     // Act
-    const outcome = await readMasterItems(client, 'orders', keysOf('a'), { concurrency: 1, deadline: deadlineIn(50) });
+    const outcome = await readCurrentItems(client, 'orders', keysOf('a'), { concurrency: 1, deadline: deadlineIn(50) });
 
     // Assess
     expect(outcome.failed.get(id('a'))?.message).toContain('(last error: Error: the call was still running when the work had to end)');

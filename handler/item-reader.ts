@@ -9,7 +9,7 @@ import type { AttributeMap } from './types';
 /** BatchGetItem takes at most 100 keys a call. */
 export const MAX_BATCH_GET = 100;
 
-export interface MasterReadOptions {
+export interface ItemReadOptions {
   /** How the table is named in messages; `master table <name>` by default (the command-line tool reads slaves too). */
   readonly label?: string;
   readonly concurrency: number;
@@ -18,23 +18,24 @@ export interface MasterReadOptions {
   readonly random?: () => number;
 }
 
-/** The master's current state of each key read: the item, or `null` where it no longer exists. */
-export interface MasterReadOutcome {
+/** The current state of each key read: the item, or `null` where it no longer exists. */
+export interface ItemReadOutcome {
   readonly items: Map<string, AttributeMap | null>;
   readonly failed: Map<string, MasterReadError>;
 }
 
 /**
- * Reads the current items of some keys from the master with strongly consistent BatchGetItem, for streams that carry
- * no new image (KEYS_ONLY, OLD_IMAGE). Unprocessed keys, throttling and server errors are retried until the deadline.
+ * Reads the current items of some keys of a table with strongly consistent BatchGetItem: the master's for streams that
+ * carry no new image (KEYS_ONLY, OLD_IMAGE) and for the drain, both sides for `verify`'s re-checks. Unprocessed keys,
+ * throttling and server errors are retried until the deadline.
  */
-export async function readMasterItems(
+export async function readCurrentItems(
   client: DynamoDBClient,
   tableName: string,
   keys: ReadonlyMap<string, AttributeMap>,
-  options: MasterReadOptions,
-): Promise<MasterReadOutcome> {
-  const outcome: MasterReadOutcome = { items: new Map(), failed: new Map() };
+  options: ItemReadOptions,
+): Promise<ItemReadOutcome> {
+  const outcome: ItemReadOutcome = { items: new Map(), failed: new Map() };
   const first = keys.values().next();
   if (first.done === true) return outcome;
   const keyNames = Object.keys(first.value);
