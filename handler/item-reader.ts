@@ -2,7 +2,7 @@ import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamo
 import { describeKey, keyIdentity } from './attribute-value';
 import { Semaphore } from './concurrency';
 import { describeError, MasterReadError } from './errors';
-import { backoffDelay, classifyFailure, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from './retry';
+import { classifyFailure, DEFAULT_BACKOFF, pauseBeforeRetry, type BackoffPolicy } from './retry';
 import type { Deadline } from './timing';
 import type { AttributeMap } from './types';
 
@@ -96,12 +96,10 @@ export async function readCurrentItems(
       return;
     }
     if (unprocessed.length === 0) return;
-    const delay = backoffDelay(attempt, backoff, options.random);
-    if (deadline.remainingMs() <= delay) {
+    if (!(await pauseBeforeRetry(attempt, { deadline, backoff, ...(options.random === undefined ? {} : { random: options.random }) }))) {
       outOfTime(unprocessed, reason);
       return;
     }
-    await sleep(delay, deadline.stopStarting);
     await read(unprocessed, attempt + 1, reason);
   };
 

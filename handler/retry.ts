@@ -92,13 +92,24 @@ export interface RetryOptions {
 }
 
 /**
+ * The one retry policy of every AWS call the replicator makes: before retry number `attempt` (0 for the first), waits
+ * the capped exponential backoff with full jitter, unless the deadline would pass first. Resolves false, without
+ * waiting, when there is no time left for the pause: the caller then gives up with its last error.
+ */
+export async function pauseBeforeRetry(attempt: number, options: RetryOptions): Promise<boolean> {
+  const delay = backoffDelay(attempt, options.backoff ?? DEFAULT_BACKOFF, options.random);
+  if (options.deadline.remainingMs() <= delay) return false;
+  await sleep(delay, options.deadline.stopStarting);
+  return true;
+}
+
+/**
  * Runs one AWS call until it succeeds. Throttling, server and network errors are retried with capped exponential
  * backoff and full jitter while the deadline allows; any other error is thrown at once. When time runs out, throws
  * `OutOfTimeError` carrying the last error.
  */
 export async function retryCall<T>(call: (signal: AbortSignal) => Promise<T>, what: string, options: RetryOptions): Promise<T> {
   const { deadline } = options;
-  const backoff = options.backoff ?? DEFAULT_BACKOFF;
   let lastError: unknown;
   for (let attempt = 0; ; attempt += 1) {
     if (deadline.isOver()) throw new OutOfTimeError(what, lastError);
@@ -109,9 +120,7 @@ export async function retryCall<T>(call: (signal: AbortSignal) => Promise<T>, wh
       if (classifyFailure(error) === 'fatal') throw error;
       lastError = error;
     }
-    const delay = backoffDelay(attempt, backoff, options.random);
-    if (deadline.remainingMs() <= delay) throw new OutOfTimeError(what, lastError);
-    await sleep(delay, deadline.stopStarting);
+    if (!(await pauseBeforeRetry(attempt, options))) throw new OutOfTimeError(what, lastError);
   }
 }
 

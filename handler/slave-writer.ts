@@ -3,7 +3,7 @@ import { describeKey, keyIdentity } from './attribute-value';
 import { Semaphore } from './concurrency';
 import { describeError, SlaveWriteError } from './errors';
 import { MAX_REQUEST_BYTES, wireSize } from './item-size';
-import { backoffDelay, classifyFailure, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from './retry';
+import { classifyFailure, DEFAULT_BACKOFF, pauseBeforeRetry, type BackoffPolicy } from './retry';
 import type { Deadline } from './timing';
 import type { FailedWrite, WriteRequest } from './types';
 
@@ -74,13 +74,11 @@ export async function writeToSlave<W extends WriteRequest>(
     failAll(batch, `not applied before its deadline${lastError === undefined ? '' : ` (last error: ${lastError})`}`, true, cause);
 
   const retryLater = async (batch: readonly W[], attempt: number, reason: string): Promise<void> => {
-    const delay = backoffDelay(attempt, backoff, random);
-    if (deadline.remainingMs() <= delay) {
+    if (!(await pauseBeforeRetry(attempt, { deadline, backoff, random }))) {
       outOfTime(batch, reason);
       return;
     }
     outcome.retries += batch.length;
-    await sleep(delay, deadline.stopStarting);
     await send(batch, attempt + 1, reason);
   };
 

@@ -16,7 +16,7 @@ import { keyIdentity } from './attribute-value';
 import { Semaphore } from './concurrency';
 import { describeError, StateTableError } from './errors';
 import { itemSize, MAX_ITEM_BYTES } from './item-size';
-import { backoffDelay, DEFAULT_BACKOFF, retryCall, sleep, type BackoffPolicy } from './retry';
+import { pauseBeforeRetry, retryCall, type BackoffPolicy } from './retry';
 import { writeToSlave } from './slave-writer';
 import type { Deadline } from './timing';
 import type { AttributeMap, Change, SlaveConfig, WriteRequest } from './types';
@@ -129,7 +129,9 @@ export class StateStore {
     let keys = slaves.map((slave) => slaveKey(slave.name));
     for (let round = 0; keys.length > 0; round += 1) {
       // Keys come back unprocessed when the table is throttled: pause as for any throttling.
-      if (round > 0) await sleep(backoffDelay(round - 1, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random), deadline.stopStarting);
+      if (round > 0 && !(await pauseBeforeRetry(round - 1, { deadline, ...this.retryOptions() }))) {
+        throw new StateTableError(`state table ${this.tableName}: could not read the slaves' states: ${keys.length} keys still unprocessed at the deadline`);
+      }
       const response = await this.call(
         (signal) =>
           this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }), { abortSignal: signal }),

@@ -1,11 +1,12 @@
 import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { backoffDelay, classifyFailure, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from '../retry';
+import { DEFAULT_BACKOFF, retryCall, type BackoffPolicy } from '../retry';
+import { Deadline } from '../timing';
 import type { AttributeMap } from '../types';
 import { ScanError } from './errors';
-import { describeError } from '../errors';
+import { describeError, OutOfTimeError } from '../errors';
 
-/** Retries of one Scan call before the run gives up: with the default backoff, about a minute of throttling. */
-export const SCAN_RETRIES = 25;
+/** How long one Scan page may keep failing with throttling or server errors before the run gives up. */
+export const SCAN_RETRY_WINDOW_MS = 60_000;
 
 /** One page of a segment. */
 export interface ScanPage {
@@ -33,9 +34,10 @@ export interface ScanSegmentOptions {
 }
 
 /**
- * The pages of one segment of a parallel scan, in order. Throttling and server errors are retried with capped
- * backoff and full jitter (the clients make one attempt per call); anything else, or too many retries, throws a
- * {@link ScanError}. Stops without error when `signal` fires.
+ * The pages of one segment of a parallel scan, in order. Throttling and server errors are retried with the one retry
+ * policy (`retryCall`: capped backoff, full jitter, the clients making one attempt per call) for up to a minute a
+ * page; anything else, or a page still failing after that, throws a {@link ScanError}. Stops without error when
+ * `signal` fires.
  */
 export async function* scanSegment(options: ScanSegmentOptions): AsyncGenerator<ScanPage> {
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -52,18 +54,16 @@ export async function* scanSegment(options: ScanSegmentOptions): AsyncGenerator<
       ...(options.pageSize === undefined ? {} : { Limit: options.pageSize }),
       ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
     });
-    let page: ScanPage | undefined;
-    for (let attempt = 0; page === undefined; attempt += 1) {
-      try {
-        const response = await options.client.send(command);
-        page = { items: response.Items ?? [], lastEvaluatedKey: response.LastEvaluatedKey, consumedCapacity: response.ConsumedCapacity?.CapacityUnits ?? 0 };
-      } catch (error) {
-        const reason = describeError(error);
-        if (classifyFailure(error) === 'fatal') throw new ScanError(`${where}: Scan failed: ${reason}`, { cause: error });
-        if (attempt >= SCAN_RETRIES) throw new ScanError(`${where}: Scan still failing after ${SCAN_RETRIES} retries: ${reason}`, { cause: error });
-        await sleep(backoffDelay(attempt, backoff), options.signal);
-        if (isAborted(options.signal)) return;
-      }
+    const deadline = new Deadline(Date.now() + SCAN_RETRY_WINDOW_MS);
+    let page: ScanPage;
+    try {
+      const response = await retryCall((signal) => options.client.send(command, { abortSignal: signal }), `${where}: Scan`, { deadline, backoff });
+      page = { items: response.Items ?? [], lastEvaluatedKey: response.LastEvaluatedKey, consumedCapacity: response.ConsumedCapacity?.CapacityUnits ?? 0 };
+    } catch (error) {
+      if (error instanceof OutOfTimeError) throw new ScanError(`${where}: Scan still failing after ${SCAN_RETRY_WINDOW_MS / 1000} s of retries: ${describeError(error.cause)}`, { cause: error });
+      throw new ScanError(`${where}: Scan failed: ${describeError(error)}`, { cause: error });
+    } finally {
+      deadline.release();
     }
     yield page;
     startKey = page.lastEvaluatedKey;
