@@ -120,6 +120,8 @@ export async function runBackfill(options: BackfillOptions, dependencies: Backfi
   const stop = new AbortController();
   const onInterrupt = (): void => stop.abort();
   dependencies.signal.addEventListener('abort', onInterrupt, { once: true });
+  // An interrupt during the settle wait has fired already: an aborted signal fires no second event.
+  if (dependencies.signal.aborted) stop.abort();
 
   const retries: Record<string, number> = Object.fromEntries(slaves.map((slave) => [slave.name, 0]));
   const failures: BackfillFailure[] = [];

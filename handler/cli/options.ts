@@ -53,7 +53,7 @@ export interface RedriveOptions extends StateOptions {
   readonly from: string | undefined;
   /** Replay the records the function kept as rejected in the state table. */
   readonly rejected: boolean;
-  /** Delete each S3 object or rejected record once its records are replayed. */
+  /** Delete each S3 object once its records are replayed (rejected records are deleted from the state table always). */
   readonly deleteReplayed: boolean;
 }
 

@@ -57,7 +57,8 @@ export async function runStatus(options: StateOptions, dependencies: { clients: 
     const slaves = await Promise.all(
       options.slaves.map(async (slave): Promise<SlaveStatus> => {
         const state = states.get(slave.name);
-        const mode = state?.mode ?? 'live';
+        // A new slave without a state yet is parked from the stream function's first batch with it.
+        const mode = slave.initialCopy === true && state?.exists !== true ? 'parked' : (state?.mode ?? 'live');
         const copyState = state?.copy ?? (slave.initialCopy === true && state?.exists !== true ? 'pending' : undefined);
         return {
           name: slave.name,

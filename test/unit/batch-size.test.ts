@@ -33,6 +33,7 @@ describe('Function: writeToSlave (request size)', () => {
     ddb.reset();
   });
 
+  // Sizing 16 MB of items takes seconds of CPU, more on a shared machine under coverage.
   it('splits 25 items within the item limit that together exceed 16 MB on the wire into requests under it', async () => {
     // Prepare
     ddb.on(BatchWriteItemCommand).resolves({});
@@ -50,7 +51,7 @@ describe('Function: writeToSlave (request size)', () => {
     expect(total).toBeGreaterThan(MAX_REQUEST_BYTES);
     for (const input of calls) expect(bodyBytes(input)).toBeLessThan(MAX_REQUEST_BYTES);
     expect(calls.length).toBeGreaterThan(1);
-  });
+  }, 30_000);
 
   it('bounds the wire size from above, binary as base64', () => {
     // Prepare

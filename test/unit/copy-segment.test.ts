@@ -238,15 +238,19 @@ describe('Function: copySegment', () => {
     expect(waited).toBeLessThan(400);
   });
 
-  it('returns done=false at once, reading nothing, when the settle time outlasts the invocation', async () => {
-    // Prepare
+  it("sleeps out the invocation's time, reading nothing, then returns done=false when the settle time outlasts the invocation (so the state machine does not loop hot)", async () => {
+    // Prepare: 1.5 s left, of which the checkpoint reserve keeps 1 s: 500 ms to sleep.
     slaveState = parkedForCopy({ parkedSince: Date.now() });
+    const started = Date.now();
 
     // Act
-    const result = await run(event({ settleSeconds: 600 }), { remainingMs: 30_000 });
+    const result = await run(event({ settleSeconds: 600 }), { remainingMs: 1_500 });
 
     // Assess
+    const slept = Date.now() - started;
     expect(result).toEqual({ slave: 'eu', segment: 0, totalSegments: 1, done: false, items: 0, copied: false });
+    expect(slept).toBeGreaterThanOrEqual(450);
+    expect(slept).toBeLessThan(1_500);
     expect(ddb).not.toHaveReceivedCommand(ScanCommand);
   });
 

@@ -218,23 +218,61 @@ describe('Function: fanOut', () => {
     expect(ddb).not.toHaveReceivedCommand(UpdateItemCommand);
   });
 
-  it('reports the writes failed, for re-delivery, when the state table refuses to park them, and does not mark the slave parked', async () => {
-    // Prepare
+  it('marks a live slave parked before keeping its changes; when the state table refuses them, reports the writes failed and leaves the slave marked parked', async () => {
+    // Prepare: every call recorded in order, by the table it reaches.
+    const calls: string[] = [];
     answerWrites({
-      slave: () => Promise.reject(awsError('AccessDeniedException', 400, 'denied')),
-      state: () => Promise.reject(awsError('AccessDeniedException', 400, 'not authorized on the state table')),
+      slave: () => {
+        calls.push('write slave');
+        return Promise.reject(awsError('AccessDeniedException', 400, 'denied'));
+      },
+      state: () => {
+        calls.push('park');
+        return Promise.reject(awsError('AccessDeniedException', 400, 'not authorized on the state table'));
+      },
+    });
+    ddb.on(UpdateItemCommand).callsFake(() => {
+      calls.push('mark parked');
+      return Promise.resolve({});
     });
     const pending = writes('a', 'b');
 
     // Act
     const outcome = await fanOut(EU, pending, live(), contextWith());
 
-    // Assess
-    expect(outcome.mode).toBe('live');
+    // Assess: no second mark once nothing was kept; the drain finds nothing and puts the slave live.
+    expect(calls).toEqual(['write slave', 'mark parked', 'park']);
+    expect(outcome.mode).toBe('parked');
     expect(outcome.parked).toBe(0);
     expect(outcome.failed.map((write) => write.change.sequenceNumber).sort()).toEqual(pending.map((write) => write.change.sequenceNumber).sort());
     expect(outcome.errors.some((error) => error.includes('not authorized on the state table'))).toBe(true);
-    expect(ddb).not.toHaveReceivedCommand(UpdateItemCommand);
+    expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, { ExpressionAttributeValues: expect.objectContaining({ ':parked': { S: 'parked' }, ':epoch': { N: '0' } }) as Record<string, AttributeValue> });
+  });
+
+  it('marks a live slave parked before keeping its changes and again after they are kept', async () => {
+    // Prepare
+    const calls: string[] = [];
+    answerWrites({
+      slave: () => {
+        calls.push('write slave');
+        return Promise.reject(awsError('AccessDeniedException', 400, 'denied'));
+      },
+      state: () => {
+        calls.push('park');
+        return Promise.resolve({});
+      },
+    });
+    ddb.on(UpdateItemCommand).callsFake(() => {
+      calls.push('mark parked');
+      return Promise.resolve({});
+    });
+
+    // Act
+    const outcome = await fanOut(EU, writes('a', 'b'), live(), contextWith());
+
+    // Assess
+    expect(calls).toEqual(['write slave', 'mark parked', 'park', 'mark parked']);
+    expect(outcome).toMatchObject({ mode: 'parked', parked: 2, failed: [] });
   });
 
   it('reports the writes of a parked slave failed when the state table refuses them, the slave staying parked', async () => {

@@ -103,7 +103,7 @@ describe('Class: Deadline', () => {
 
       // Assess
       expect(deadline.remainingMs()).toBe(1_000);
-      expect(deadline.within(10_000).remainingMs()).toBe(1_000);
+      expect(deadline.cutOff.aborted).toBe(false);
     });
   });
 
@@ -124,20 +124,37 @@ describe('Class: Deadline', () => {
       expect(outer.isOver()).toBe(false);
     });
 
-    it('never outlasts the deadline it is part of', () => {
+    it('stops starting after its budget or halfway to the deadline it is part of, whichever comes first, leaving time to park', () => {
       // Prepare
       let now = 0;
       const outer = keep(new Deadline(1_000, () => now, 1_500));
 
       // Act
-      const inner = keep(outer.within(5_000));
-      const cutAt = keep(outer.within(900));
+      const long = keep(outer.within(5_000));
+      const short = keep(outer.within(100));
       now = 999;
 
       // Assess
-      expect(inner.remainingMs()).toBe(1);
-      expect(cutAt.remainingMs()).toBe(-99);
-      expect(REQUEST_TIMEOUT_MS).toBeGreaterThan(500);
+      expect(long.remainingMs()).toBe(500 - 999);
+      expect(short.remainingMs()).toBe(100 - 999);
+      expect(outer.remainingMs()).toBe(1);
+    });
+
+    it('cuts off its calls halfway between its own stop and the stop of the deadline it is part of, when that is sooner than a request timeout', async () => {
+      // Prepare: stops starting after 500 ms (half of 1 s), cuts off at 750 ms.
+      const outer = keep(new Deadline(Date.now() + 1_000));
+
+      // Act
+      const inner = keep(outer.within(60_000));
+      await wait(600);
+      const afterStop = { stopped: inner.stopStarting.aborted, cut: inner.cutOff.aborted };
+      await wait(250);
+
+      // Assess
+      expect(REQUEST_TIMEOUT_MS).toBeGreaterThan(250);
+      expect(afterStop).toEqual({ stopped: true, cut: false });
+      expect(inner.cutOff.aborted).toBe(true);
+      expect(outer.isOver()).toBe(false);
     });
 
     it('cuts off a call of the inner deadline at the outer cut-off when that comes first', async () => {

@@ -1,4 +1,4 @@
-import { BatchWriteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, DynamoDBClient, ScanCommand, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,8 +6,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../../../handler/cli/checkpoint';
 import { runCli } from '../../../handler/cli/program';
+import { STATE_TABLE } from '../helpers/config';
+import { FakeStateTable } from '../helpers/fake-state-table';
 import { awsError } from '../helpers/writes';
 import { captureIo, FakeTables, providerOf } from './helpers/fake-tables';
+import { installReplication } from './helpers/replication';
 
 const client = new DynamoDBClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
 const ddb = mockClient(client);
@@ -134,5 +137,137 @@ describe('Command: backfill', () => {
     // Assess
     expect(code).toBe(0);
     expect(fake.items('orders-eu')).toEqual([{ pk: { S: 'only' } }]);
+  });
+});
+
+describe('Command: backfill --state-table (a new slave marked initial_copy)', () => {
+  const NEW_SLAVES = JSON.stringify({ eu: { region: 'eu-west-1', table_name: 'orders-eu', initial_copy: true }, us: { region: 'us-east-1', table_name: 'orders-us', initial_copy: true } });
+  let dir: string;
+  let tables: FakeTables;
+  let state: FakeStateTable;
+  const run = async (slaves: string, args: string[], signal: AbortSignal = new AbortController().signal) => {
+    const io = captureIo();
+    const code = await runCli(['backfill', '--table', 'orders', '--region', 'eu-west-1', '--slaves', slaves, '--checkpoint-dir', dir, '--no-progress', '--state-table', STATE_TABLE, ...args], {
+      ...io,
+      env: {},
+      signal,
+      clients: providerOf(client),
+    });
+    return { code, stdout: io.stdout.text, stderr: io.stderr.text };
+  };
+  const parkedLongAgo = { mode: 'parked', copy: 'pending', parkedSince: Date.now() - 3_600_000 } as const;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'backfill-state-test-'));
+    tables = new FakeTables(['orders', 'orders-eu', 'orders-us']);
+    for (let i = 0; i < 20; i += 1) tables.put('orders', { pk: { S: `item-${String(i).padStart(3, '0')}` } });
+    state = new FakeStateTable();
+    installReplication(ddb, tables, state);
+  });
+  afterEach(async () => {
+    ddb.reset();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('copies, records each segment in the state table and marks every slave copied when the last segment finishes', async () => {
+    // Prepare
+    state.setSlave('eu', parkedLongAgo);
+    state.setSlave('us', parkedLongAgo);
+
+    // Act
+    const { code, stdout } = await run(NEW_SLAVES, ['--segments', '2', '--json']);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ stateTable: STATE_TABLE, markedCopied: ['eu', 'us'], itemsCopied: 20, segmentsDone: 2 });
+    expect(tables.items('orders-eu')).toHaveLength(20);
+    expect(state.slaves.get('eu')?.copy).toBe('done');
+    expect(state.slaves.get('us')?.copy).toBe('done');
+    expect([...state.rows.keys()].sort()).toEqual(['copy#eu|segment#000000', 'copy#eu|segment#000001', 'copy#us|segment#000000', 'copy#us|segment#000001']);
+    expect([...state.rows.values()].every((row) => row.done?.BOOL === true && row.total_segments?.N === '2')).toBe(true);
+  });
+
+  it('marks the slaves copied only once every segment of the copy is done, on whichever machine', async () => {
+    // Prepare
+    state.setSlave('eu', parkedLongAgo);
+    state.setSlave('us', parkedLongAgo);
+
+    // Act
+    const first = await run(NEW_SLAVES, ['--segment', '0', '--total-segments', '2', '--json']);
+    const pendingAfterFirst = state.slaves.get('eu')?.copy;
+    const second = await run(NEW_SLAVES, ['--segment', '1', '--total-segments', '2', '--json']);
+
+    // Assess
+    expect(JSON.parse(first.stdout)).toMatchObject({ stateTable: STATE_TABLE, markedCopied: [] });
+    expect(pendingAfterFirst).toBe('pending');
+    expect(JSON.parse(second.stdout)).toMatchObject({ markedCopied: ['eu', 'us'] });
+    expect(state.slaves.get('eu')?.copy).toBe('done');
+  });
+
+  it('creates the state of a slave nothing has parked yet, and waits the settle time before it reads the master', async () => {
+    // Prepare
+    const started = Date.now();
+    let firstScanAt: number | undefined;
+    ddb.on(ScanCommand).callsFake((input: ScanCommandInput) => {
+      firstScanAt ??= Date.now();
+      return tables.scan(input);
+    });
+
+    // Act
+    const { code, stderr } = await run(NEW_SLAVES, ['--segments', '1', '--settle-seconds', '1']);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stderr).toContain('waiting 1s before reading the master: invocations of the replicator that started before the new slave was parked may still be running (--settle-seconds)');
+    expect((firstScanAt ?? 0) - started).toBeGreaterThanOrEqual(900);
+    expect(state.slaves.get('eu')).toMatchObject({ mode: 'parked', copy: 'done', reason: 'initial copy pending' });
+  });
+
+  it('stops without reading the master when interrupted while it waits the settle time', async () => {
+    // Prepare
+    const interrupt = new AbortController();
+    setTimeout(() => interrupt.abort(), 200);
+
+    // Act
+    const { code } = await run(NEW_SLAVES, ['--segments', '1', '--settle-seconds', '5'], interrupt.signal);
+
+    // Assess
+    expect(code).toBe(130);
+    expect(ddb).not.toHaveReceivedCommand(ScanCommand);
+    expect(state.slaves.get('eu')?.copy).toBe('pending');
+  });
+
+  it.each([
+    ['a slave not marked initial_copy', SLAVES, undefined, /^dynamo-replicator: slaves\.eu: is not marked initial_copy/],
+    ['a slave copied and handed over already', NEW_SLAVES, { mode: 'live', copy: 'done' } as const, /^dynamo-replicator: slave "eu": was copied and handed over already \(state table orders-replicator-state\): it is live; use verify --repair/],
+    ['a live slave with no copy pending', NEW_SLAVES, { mode: 'live' } as const, /^dynamo-replicator: slaves\.eu: is live in state table orders-replicator-state/],
+  ])('refuses %s with exit 2 before copying anything', async (_, slaves, eu, message) => {
+    // Prepare
+    if (eu !== undefined) state.setSlave('eu', eu);
+
+    // Act
+    const { code, stderr } = await run(slaves, ['--segments', '1']);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(ddb).not.toHaveReceivedCommand(ScanCommand);
+    expect(tables.items('orders-eu')).toEqual([]);
+  });
+
+  it('records no state table and marks nothing copied without --state-table', async () => {
+    // Act
+    const io = captureIo();
+    const code = await runCli(['backfill', '--table', 'orders', '--region', 'eu-west-1', '--slaves', SLAVES, '--checkpoint-dir', dir, '--no-progress', '--json'], {
+      ...io,
+      env: {},
+      signal: new AbortController().signal,
+      clients: providerOf(client),
+    });
+
+    // Assess
+    expect(code).toBe(0);
+    expect(JSON.parse(io.stdout.text)).toMatchObject({ stateTable: null, markedCopied: [] });
+    expect(state.slaves.size).toBe(0);
   });
 });

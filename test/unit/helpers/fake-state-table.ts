@@ -3,6 +3,7 @@ import {
   BatchWriteItemCommand,
   DeleteItemCommand,
   GetItemCommand,
+  PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
@@ -11,13 +12,14 @@ import {
   type DeleteItemCommandInput,
   type DynamoDBClient,
   type GetItemCommandInput,
+  type PutItemCommandInput,
   type QueryCommandInput,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { createHash } from 'node:crypto';
 import { keyIdentity } from '../../../handler/attribute-value';
-import { MASTER_TABLE } from './config';
+import { MASTER_TABLE, STATE_TABLE } from './config';
 import { parkedItem, slaveItem, type ParkedItemOptions, type SlaveItemOptions } from './state';
 import { awsError } from './writes';
 
@@ -31,16 +33,19 @@ export type SlaveAnswer = (requests: NonNullable<BatchWriteItemCommandInput['Req
 
 /**
  * The state table (and the master and slaves around it) in memory, behind a file's one mocked DynamoDBClient. It
- * answers the drain's calls as DynamoDB would, conditions included, and logs what reached the slaves and the state
- * table in order (`write eu put a=1`, `live eu`, `delete a`), so a test can state the order of events.
+ * answers the calls of the drain, the live path's parking, the copy and the command-line tool as DynamoDB would,
+ * conditions included, and logs what reached the slaves and the state table in order (`write orders-eu put a=1`,
+ * `park eu a`, `live eu`, `delete a`), so a test can state the order of events.
  */
 export class FakeStateTable {
   public readonly slaves = new Map<string, SlaveRecord>();
   /** Parked items by `<pk>|<sk>`. */
   public readonly parked = new Map<string, Item>();
+  /** The state table's other items (copy checkpoints, rejected records) by `<pk>|<sk>`. */
+  public readonly rows = new Map<string, Item>();
   public readonly master = new Map<string, Item>();
   public readonly events: string[] = [];
-  /** Per slave table: how it answers a write. Takes everything when absent. */
+  /** Per table (a slave's, or the state table): how it answers a write. Takes everything when absent. */
   public readonly slaveAnswers = new Map<string, SlaveAnswer>();
   /** Runs before a markLive is decided, as a stream invocation parking meanwhile would. */
   public beforeMarkLive: ((slave: string) => void) | undefined;
@@ -68,24 +73,51 @@ export class FakeStateTable {
     ddb.on(UpdateItemCommand).callsFake((input: UpdateItemCommandInput) => this.updateItem(input));
     ddb.on(QueryCommand).callsFake((input: QueryCommandInput) => Promise.resolve(this.query(input)));
     ddb.on(DeleteItemCommand).callsFake((input: DeleteItemCommandInput) => this.deleteItem(input));
-    ddb.on(BatchGetItemCommand).callsFake((input: BatchGetItemCommandInput) => {
-      const keys = input.RequestItems?.[MASTER_TABLE]?.Keys ?? [];
-      return Promise.resolve({ Responses: { [MASTER_TABLE]: keys.map((key) => this.master.get(keyIdentity(key))).filter((item) => item !== undefined) } });
+    ddb.on(PutItemCommand).callsFake((input: PutItemCommandInput) => {
+      this.keep(input.Item ?? {});
+      return Promise.resolve({});
     });
-    ddb.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommandInput) => {
-      const [table, requests = []] = Object.entries(input.RequestItems ?? {})[0] ?? [];
-      const answer = this.slaveAnswers.get(table ?? '');
-      const response = answer === undefined ? {} : await answer(requests);
-      for (const request of requests) {
+    ddb.on(BatchGetItemCommand).callsFake((input: BatchGetItemCommandInput) => this.batchGetItem(input));
+    ddb.on(BatchWriteItemCommand).callsFake((input: BatchWriteItemCommandInput) => this.batchWriteItem(input));
+  }
+
+  /** Answers a BatchGetItem of slave states (from the state table) or of master items. */
+  public batchGetItem(input: BatchGetItemCommandInput): Promise<{ Responses: Record<string, Item[]> }> {
+    const states = (input.RequestItems?.[STATE_TABLE]?.Keys ?? []).map((key) => this.itemOf(this.stateOf(key.pk?.S) ?? '')).filter((item) => item !== undefined);
+    const keys = input.RequestItems?.[MASTER_TABLE]?.Keys ?? [];
+    return Promise.resolve({ Responses: { [STATE_TABLE]: states, [MASTER_TABLE]: keys.map((key) => this.master.get(keyIdentity(key))).filter((item) => item !== undefined) } });
+  }
+
+  /**
+   * Answers a BatchWriteItem as `slaveAnswers` says for its table. Writes to the state table (parked changes, rejected
+   * records) are kept and logged as `park eu a`; writes to a slave are logged as `write orders-eu put a=1`.
+   */
+  public async batchWriteItem(input: BatchWriteItemCommandInput): Promise<object> {
+    const [table, requests = []] = Object.entries(input.RequestItems ?? {})[0] ?? [];
+    const answer = this.slaveAnswers.get(table ?? '');
+    const response = answer === undefined ? {} : await answer(requests);
+    for (const request of requests) {
+      if (table === STATE_TABLE) {
+        const item = request.PutRequest?.Item ?? {};
+        this.keep(item);
+        this.events.push(`park ${item.pk?.S?.split('#')[1] ?? item.pk?.S ?? ''} ${item.key?.M?.pk?.S ?? ''}`.trimEnd());
+      } else {
         this.events.push(
           request.PutRequest !== undefined
             ? `write ${table ?? ''} put ${request.PutRequest.Item?.pk?.S ?? ''}=${request.PutRequest.Item?.value?.S ?? ''}`
             : `write ${table ?? ''} delete ${request.DeleteRequest?.Key?.pk?.S ?? ''}`,
         );
       }
-      this.afterSlaveWrite?.(table ?? '');
-      return response;
-    });
+    }
+    if (table !== STATE_TABLE) this.afterSlaveWrite?.(table ?? '');
+    return response;
+  }
+
+  /** Keeps an item of the state table that is not a slave's state. */
+  private keep(item: Item): void {
+    const id = `${item.pk?.S ?? ''}|${item.sk?.S ?? ''}`;
+    if (item.pk?.S?.startsWith('parked#') === true) this.parked.set(id, item);
+    else this.rows.set(id, item);
   }
 
   private stateOf(pk: string | undefined): string | undefined {
@@ -99,7 +131,7 @@ export class FakeStateTable {
 
   private getItem(input: GetItemCommandInput): { Item?: Item } {
     const slave = this.stateOf(input.Key?.pk?.S);
-    const item = slave === undefined ? undefined : this.itemOf(slave);
+    const item = slave === undefined ? this.rows.get(`${input.Key?.pk?.S ?? ''}|${input.Key?.sk?.S ?? ''}`) : this.itemOf(slave);
     return item === undefined ? {} : { Item: item };
   }
 
@@ -140,6 +172,12 @@ export class FakeStateTable {
       this.events.push(`live ${slave}`);
       return {};
     }
+    if (expression.startsWith('SET copy_state = :done')) {
+      if (state === undefined) return failed();
+      state.copy = 'done';
+      this.events.push(`copied ${slave}`);
+      return {};
+    }
     if (expression.startsWith('SET #mode = :parked')) {
       const epoch = Number(values[':epoch']?.N);
       if (state !== undefined && state.epoch !== epoch) return failed();
@@ -157,12 +195,17 @@ export class FakeStateTable {
 
   private query(input: QueryCommandInput): { Items?: Item[]; Count?: number } {
     const pk = input.ExpressionAttributeValues?.[':pk']?.S ?? '';
-    const items = [...this.parked.values()].filter((item) => item.pk?.S === pk);
+    const items = [...this.parked.values(), ...this.rows.values()].filter((item) => item.pk?.S === pk);
     return input.Select === 'COUNT' ? { Count: items.length } : { Items: items };
   }
 
   private deleteItem(input: DeleteItemCommandInput): Promise<object> {
     const id = `${input.Key?.pk?.S ?? ''}|${input.Key?.sk?.S ?? ''}`;
+    if (input.ConditionExpression === undefined) {
+      this.rows.delete(id);
+      this.events.push(`delete ${id}`);
+      return Promise.resolve({});
+    }
     const item = this.parked.get(id);
     const values = input.ExpressionAttributeValues ?? {};
     if (item === undefined || item.seq?.S !== values[':seq']?.S || item.epoch?.N !== values[':epoch']?.N) {

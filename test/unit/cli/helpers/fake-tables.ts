@@ -51,25 +51,32 @@ export class FakeTables {
       });
     });
     ddb.on(ScanCommand).callsFake((input: ScanCommandInput) => Promise.resolve(this.scan(input)));
-    ddb.on(BatchGetItemCommand).callsFake((input: BatchGetItemCommandInput) => {
-      const responses: Record<string, AttributeMap[]> = {};
-      for (const [name, { Keys = [] }] of Object.entries(input.RequestItems ?? {})) {
-        responses[name] = Keys.map((key) => this.table(name).get(keyIdentity(key, ['pk']))).filter((item) => item !== undefined);
-      }
-      return Promise.resolve({ Responses: responses });
-    });
-    ddb.on(BatchWriteItemCommand).callsFake((input: BatchWriteItemCommandInput) => {
-      for (const [name, requests] of Object.entries(input.RequestItems ?? {})) {
-        for (const request of requests) {
-          if (request.PutRequest?.Item !== undefined) this.put(name, request.PutRequest.Item);
-          if (request.DeleteRequest?.Key !== undefined) this.table(name).delete(keyIdentity(request.DeleteRequest.Key, ['pk']));
-        }
-      }
-      return Promise.resolve({});
-    });
+    ddb.on(BatchGetItemCommand).callsFake((input: BatchGetItemCommandInput) => this.batchGetItem(input));
+    ddb.on(BatchWriteItemCommand).callsFake((input: BatchWriteItemCommandInput) => this.batchWriteItem(input));
   }
 
-  private scan(input: ScanCommandInput): { Items: AttributeMap[]; LastEvaluatedKey?: AttributeMap; ConsumedCapacity: { CapacityUnits: number } } {
+  /** Answers a BatchGetItem as the tables stand. */
+  public batchGetItem(input: BatchGetItemCommandInput): Promise<{ Responses: Record<string, AttributeMap[]> }> {
+    const responses: Record<string, AttributeMap[]> = {};
+    for (const [name, { Keys = [] }] of Object.entries(input.RequestItems ?? {})) {
+      responses[name] = Keys.map((key) => this.table(name).get(keyIdentity(key, ['pk']))).filter((item) => item !== undefined);
+    }
+    return Promise.resolve({ Responses: responses });
+  }
+
+  /** Applies a BatchWriteItem, every request taken. */
+  public batchWriteItem(input: BatchWriteItemCommandInput): Promise<object> {
+    for (const [name, requests] of Object.entries(input.RequestItems ?? {})) {
+      for (const request of requests) {
+        if (request.PutRequest?.Item !== undefined) this.put(name, request.PutRequest.Item);
+        if (request.DeleteRequest?.Key !== undefined) this.table(name).delete(keyIdentity(request.DeleteRequest.Key, ['pk']));
+      }
+    }
+    return Promise.resolve({});
+  }
+
+  /** Answers one Scan page of a segment, in key order. */
+  public scan(input: ScanCommandInput): { Items: AttributeMap[]; LastEvaluatedKey?: AttributeMap; ConsumedCapacity: { CapacityUnits: number } } {
     const total = input.TotalSegments ?? 1;
     const segment = input.Segment ?? 0;
     const ordered = [...this.table(input.TableName ?? '')].sort(([a], [b]) => (a < b ? -1 : 1)).filter(([id]) => segmentOf(id, total) === segment);
