@@ -61,18 +61,18 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   tags                = var.tags
 }
 
-# Records the function reported as not applied to one slave (they are retried,
-# then sent to the failure queue): one alarm per slave says which one lags.
+# Changes of one slave that were neither written nor parked (the state table
+# could not be written): they are re-delivered. One alarm per slave.
 resource "aws_cloudwatch_metric_alarm" "failed_records" {
   for_each = var.create_alarms ? var.slaves : {}
 
   region = var.region
 
   alarm_name          = "${var.name}-failed-records-${each.key}"
-  alarm_description   = "Records of ${var.master_table_name} failed to reach slave ${each.key} (${each.value.table_name} in ${each.value.region})."
+  alarm_description   = "Changes of ${var.master_table_name} for slave ${each.key} (${each.value.table_name} in ${each.value.region}) were neither written nor parked; they are re-delivered."
   namespace           = var.metrics_namespace
   metric_name         = "FailedRecords"
-  dimensions          = { Slave = each.key }
+  dimensions          = { Replicator = var.name, Slave = each.key }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
@@ -84,19 +84,90 @@ resource "aws_cloudwatch_metric_alarm" "failed_records" {
   tags                = var.tags
 }
 
-# A message here is a range of stream records that were given up on: they must
-# be re-read from the stream within 24 hours of their write, or re-copied.
-resource "aws_cloudwatch_metric_alarm" "failure_queue" {
+# The drain reports, every run and for every slave, the age of the oldest
+# change still parked (0 when the slave is live). No data means the drain is
+# not running, which is as bad as an old change: missing data breaches.
+resource "aws_cloudwatch_metric_alarm" "parked_age" {
+  for_each = var.create_alarms ? var.slaves : {}
+
+  region = var.region
+
+  alarm_name          = "${var.name}-parked-age-${each.key}"
+  alarm_description   = "Slave ${each.key} (${each.value.table_name} in ${each.value.region}) has a change of ${var.master_table_name} parked for more than ${var.parked_age_alarm_threshold_seconds} s, or the drain has not reported for 5 minutes."
+  namespace           = var.metrics_namespace
+  metric_name         = "OldestParkedAgeSeconds"
+  dimensions          = { Replicator = var.name, Slave = each.key }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.parked_age_alarm_threshold_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
+
+# Stream records that can never be applied (not decodable): their content is
+# in the state table, for `npx dynamo-replicator redrive`.
+resource "aws_cloudwatch_metric_alarm" "rejected_records" {
+  count = var.create_alarms ? 1 : 0
+
+  region = var.region
+
+  alarm_name          = "${var.name}-rejected-records"
+  alarm_description   = "Stream records of ${var.master_table_name} could not be decoded; their content is kept in ${local.state_table_name} for redrive."
+  namespace           = var.metrics_namespace
+  metric_name         = "RejectedRecords"
+  dimensions          = { Replicator = var.name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
+
+# The stream function rejected its configuration and disabled its own mapping:
+# nothing is read until the configuration is fixed and the mapping re-enabled.
+resource "aws_cloudwatch_metric_alarm" "configuration_errors" {
+  count = var.create_alarms ? 1 : 0
+
+  region = var.region
+
+  alarm_name          = "${var.name}-configuration-errors"
+  alarm_description   = "The replicator of ${var.master_table_name} rejected its configuration and disabled its event source mapping."
+  namespace           = var.metrics_namespace
+  metric_name         = "ConfigurationErrors"
+  dimensions          = { Replicator = var.name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
+
+# The mapping gave up on a batch and wrote its invocation record to the
+# failure bucket.
+# Event source mapping metrics carry the mapping's UUID as their dimension.
+resource "aws_cloudwatch_metric_alarm" "records_given_up" {
   count = var.create_alarms ? 1 : 0
 
   region = var.region
 
   alarm_name          = "${var.name}-records-given-up"
-  alarm_description   = "Stream records of ${var.master_table_name} were given up on; their positions are in ${aws_sqs_queue.failures.name}."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.failures.name }
-  statistic           = "Maximum"
+  alarm_description   = "The mapping of ${var.master_table_name} gave up on a batch; its invocation record is in ${local.failure_bucket_name}, for redrive."
+  namespace           = "AWS/Lambda"
+  metric_name         = "OnFailureDestinationDeliveredEventCount"
+  dimensions          = { EventSourceMappingUUID = aws_lambda_event_source_mapping.this.uuid }
+  statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
   threshold           = 0

@@ -25,8 +25,8 @@ resource "aws_cloudwatch_log_group" "lambda" {
 
 resource "aws_lambda_function" "this" {
   # checkov:skip=CKV_AWS_50:X-Ray tracing would need xray:PutTraceSegments on "*"; latency per slave is in the ReplicationLatency metric.
-  # checkov:skip=CKV_AWS_116:A DLQ serves asynchronous invocations only; the stream mapping invokes synchronously and sends failures to its on-failure queue.
-  # checkov:skip=CKV_AWS_117:The function calls only public AWS endpoints (DynamoDB, STS, CloudWatch Logs); running it in a VPC would need NAT or endpoints for no gain.
+  # checkov:skip=CKV_AWS_116:A DLQ serves asynchronous invocations only; the stream mapping invokes synchronously and sends the records of failed batches to its on-failure bucket.
+  # checkov:skip=CKV_AWS_117:The function calls only public AWS endpoints (DynamoDB, STS, Lambda, S3, CloudWatch Logs); running it in a VPC would need NAT or endpoints for no gain.
   # checkov:skip=CKV_AWS_173:The environment holds table names, regions, role ARNs and external IDs, none of them secret; Lambda encrypts it at rest with its own key.
   # checkov:skip=CKV_AWS_272:Code signing needs a signing profile the caller owns; the module deploys its own bundled, content-hashed code.
   # checkov:skip=CKV_AWS_115:Concurrency is bounded by shards x parallelization_factor; reserved_concurrent_executions is an input for callers who want a reservation.
@@ -46,43 +46,24 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = var.reserved_concurrent_executions
 
   environment {
-    variables = {
-      REPLICATOR_SLAVES = jsonencode({
-        for key, slave in var.slaves : key => {
-          region      = slave.region
-          table_name  = slave.table_name
-          role_arn    = slave.role_arn
-          external_id = slave.external_id
-          endpoint    = slave.endpoint
-        }
-      })
-      REPLICATOR_SKIP_TTL_DELETES  = tostring(var.skip_ttl_deletes)
-      REPLICATOR_WRITE_CONCURRENCY = tostring(var.write_concurrency)
-      REPLICATOR_METRICS_NAMESPACE = var.metrics_namespace
-    }
+    variables = local.function_environment
   }
 
   tags = var.tags
 
   lifecycle {
     precondition {
+      condition     = var.slave_write_budget_seconds < var.timeout
+      error_message = "slave_write_budget_seconds (${var.slave_write_budget_seconds}) must be less than timeout (${var.timeout}): the budget is the part of one invocation a slave gets before its writes are parked. Lower slave_write_budget_seconds or raise timeout."
+    }
+    precondition {
       condition     = length(local.slaves_equal_to_master) == 0
-      error_message = "Slave(s) ${join(", ", local.slaves_equal_to_master)} name the master table itself (${var.master_table_name} in ${local.region}): point each slave at another table, region or account."
+      error_message = "slaves.${join(", slaves.", local.slaves_equal_to_master)}: is the master table itself (${var.master_table_name} in ${local.region}): replicating a table into itself would loop forever; point the slave at another table, region or account."
     }
   }
 
   # The log group must exist first, or Lambda creates one with no retention.
   depends_on = [aws_cloudwatch_log_group.lambda]
-}
-
-resource "aws_sqs_queue" "failures" {
-  region = var.region
-
-  name                      = "${var.name}-failures"
-  message_retention_seconds = var.failure_queue_message_retention_seconds
-  sqs_managed_sse_enabled   = var.failure_queue_kms_key_id == null ? true : null
-  kms_master_key_id         = var.failure_queue_kms_key_id
-  tags                      = var.tags
 }
 
 module "replica_table" {
@@ -121,10 +102,19 @@ resource "aws_lambda_event_source_mapping" "this" {
   maximum_retry_attempts             = var.maximum_retry_attempts
   maximum_record_age_in_seconds      = var.maximum_record_age_in_seconds
 
+  # S3 receives the whole invocation record, the batch's records included,
+  # so a batch given up on can be replayed after the stream has trimmed it.
   destination_config {
     on_failure {
-      destination_arn = aws_sqs_queue.failures.arn
+      destination_arn = aws_s3_bucket.failures.arn
     }
+  }
+
+  # PolledEventCount, FailedInvokeEventCount, OnFailureDestinationDeliveredEventCount
+  # and the other event counts: a mapping that has stopped reading is told
+  # apart from a quiet table.
+  metrics_config {
+    metrics = ["EventCount"]
   }
 
   tags = var.tags
@@ -137,10 +127,13 @@ resource "aws_lambda_event_source_mapping" "this" {
   }
 
   # Records must not be read before the function may write every slave and
-  # every created slave table exists.
+  # the state table, every created slave table exists, and the bucket takes
+  # the invocation records of failed batches.
   depends_on = [
     aws_iam_role_policy.lambda,
     aws_iam_role_policy.slave,
+    aws_dynamodb_table.state,
+    aws_s3_bucket_policy.failures,
     module.replica_table,
   ]
 }

@@ -1,25 +1,25 @@
 output "function_name" {
-  description = "Name of the replicator function."
+  description = "Name of the stream function, which the mapping invokes."
   value       = aws_lambda_function.this.function_name
 }
 
 output "function_arn" {
-  description = "ARN of the replicator function."
+  description = "ARN of the stream function."
   value       = aws_lambda_function.this.arn
 }
 
 output "role_name" {
-  description = "Name of the function's IAM role."
+  description = "Name of the stream function's IAM role."
   value       = aws_iam_role.lambda.name
 }
 
 output "role_arn" {
-  description = "ARN of the function's IAM role: the principal a cross-account slave's role must trust."
+  description = "ARN of the stream function's IAM role."
   value       = aws_iam_role.lambda.arn
 }
 
 output "log_group_name" {
-  description = "Name of the function's log group."
+  description = "Name of the stream function's log group."
   value       = aws_cloudwatch_log_group.lambda.name
 }
 
@@ -38,14 +38,49 @@ output "master_stream_arn" {
   value       = data.aws_dynamodb_table.master.stream_arn
 }
 
-output "failure_queue_url" {
-  description = "URL of the SQS queue that receives the positions of records given up on."
-  value       = aws_sqs_queue.failures.url
+output "failure_bucket_name" {
+  description = "Name of the S3 bucket that receives the invocation record (records included) of every batch the mapping gives up on."
+  value       = aws_s3_bucket.failures.bucket
 }
 
-output "failure_queue_arn" {
-  description = "ARN of the failure queue."
-  value       = aws_sqs_queue.failures.arn
+output "failure_bucket_arn" {
+  description = "ARN of the failure bucket."
+  value       = aws_s3_bucket.failures.arn
+}
+
+output "state_table_name" {
+  description = "Name of the state table: parked changes, rejected records, initial-copy status and checkpoints."
+  value       = aws_dynamodb_table.state.name
+}
+
+output "state_table_arn" {
+  description = "ARN of the state table."
+  value       = aws_dynamodb_table.state.arn
+}
+
+output "drain_function_name" {
+  description = "Name of the drain function, which applies parked changes on a schedule."
+  value       = aws_lambda_function.drain.function_name
+}
+
+output "drain_function_arn" {
+  description = "ARN of the drain function."
+  value       = aws_lambda_function.drain.arn
+}
+
+output "drain_role_arn" {
+  description = "ARN of the drain function's IAM role."
+  value       = aws_iam_role.drain.arn
+}
+
+output "initial_copy_state_machine_arn" {
+  description = "ARN of the initial-copy state machine (start it with --input '{\"slave\":\"<key>\"}'), or null unless initial_copy_state_machine.enabled."
+  value       = one(aws_sfn_state_machine.initial_copy[*].arn)
+}
+
+output "slave_writer_principal_arns" {
+  description = "ARNs of the roles that write the slaves (stream function, drain, and copy function when the state machine is enabled): the principals a cross-account slave's writer role must trust. Built from names, so known at plan time."
+  value       = [for role in local.slave_writer_roles : local.role_arns[role]]
 }
 
 output "slave_tables" {
@@ -71,6 +106,9 @@ output "alarm_names" {
     aws_cloudwatch_metric_alarm.iterator_age[*].alarm_name,
     aws_cloudwatch_metric_alarm.errors[*].alarm_name,
     [for alarm in aws_cloudwatch_metric_alarm.failed_records : alarm.alarm_name],
-    aws_cloudwatch_metric_alarm.failure_queue[*].alarm_name,
+    [for alarm in aws_cloudwatch_metric_alarm.parked_age : alarm.alarm_name],
+    aws_cloudwatch_metric_alarm.rejected_records[*].alarm_name,
+    aws_cloudwatch_metric_alarm.configuration_errors[*].alarm_name,
+    aws_cloudwatch_metric_alarm.records_given_up[*].alarm_name,
   )
 }

@@ -1,18 +1,19 @@
 variable "name" {
-  description = "Name of the replicator: the function, its role and log group, the failure queue and the alarms are all named from it. Unique per account and region."
+  description = "Name of the replicator: the functions (<name>, <name>-drain, <name>-copy), their roles and log groups, the state table, the failure bucket, the drain's schedule, the state machine and the alarms are all named from it. Unique per account and region; the metric dimension Replicator."
   type        = string
   default     = "dynamo-replicator"
 
   validation {
-    # The failure queue adds "-failures" and SQS names stop at 80 characters;
-    # IAM role names stop at 64.
+    # The drain's function adds "-drain" and Lambda function names stop at 64
+    # characters. Role and bucket names that would pass IAM's 64 or S3's 63
+    # are shortened with a hash (locals.tf).
     condition     = can(regex("^[A-Za-z0-9_-]{1,56}$", var.name))
     error_message = "name must be 1 to 56 letters, digits, hyphens or underscores, e.g. \"orders-replicator\"."
   }
 }
 
 variable "region" {
-  description = "Region of the master table, where the function, mapping, queue and alarms are created. Null means the provider's region."
+  description = "Region of the master table, where the functions, mapping, state table, failure bucket, schedule, state machine and alarms are created. Null means the provider's region."
   type        = string
   default     = null
 
@@ -39,6 +40,7 @@ variable "slaves" {
     external_id: the external ID that role's trust policy demands (only with role_arn). endpoint: a DynamoDB endpoint URL, for emulators only.
     create_table: create the table in its region with the master's key schema and billing mode (same-account slaves only).
     kms_key_arn: a KMS key of the slave's region to encrypt the created table with (only with create_table; null uses the key DynamoDB owns).
+    initial_copy: the slave joins with a copy of the master's items: its changes are parked from the stream function's first invocation until the copy marks it copied, then the drain applies them (see docs/module.md). It may stay set after that.
   EOT
   type = map(object({
     region       = string
@@ -48,6 +50,7 @@ variable "slaves" {
     endpoint     = optional(string)
     create_table = optional(bool, false)
     kms_key_arn  = optional(string)
+    initial_copy = optional(bool, false)
   }))
 
   validation {
@@ -110,7 +113,7 @@ variable "slaves" {
 }
 
 variable "enabled" {
-  description = "Whether the event source mapping reads the stream. Set false for the first apply when the master already holds items, copy them, then set true within 24 hours (see docs/module.md)."
+  description = "Whether the event source mapping reads the stream. A slave added to a table that already holds items needs no pause: mark it initial_copy instead (see docs/backfill.md)."
   type        = bool
   default     = true
 }
@@ -149,13 +152,24 @@ variable "memory_size" {
 }
 
 variable "timeout" {
-  description = "Timeout of one invocation in seconds. It bounds the time the function spends backing off on throttled slave writes before it reports the batch's unapplied records."
+  description = "Timeout of one invocation of the stream function in seconds. It must exceed slave_write_budget_seconds: the rest of the invocation writes parked changes to the state table, retried until the deadline."
   type        = number
   default     = 120
 
   validation {
     condition     = var.timeout >= 1 && var.timeout <= 900 && floor(var.timeout) == var.timeout
     error_message = "timeout must be a whole number of seconds between 1 and 900, e.g. 120."
+  }
+}
+
+variable "slave_write_budget_seconds" {
+  description = "Seconds a slave gets to take one batch's writes before the rest of them are parked in the state table for the drain, so one slow slave holds back no other. Must be less than timeout."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.slave_write_budget_seconds >= 1 && var.slave_write_budget_seconds <= 60 && floor(var.slave_write_budget_seconds) == var.slave_write_budget_seconds
+    error_message = "slave_write_budget_seconds must be a whole number of seconds between 1 and 60, e.g. 5."
   }
 }
 
@@ -205,7 +219,7 @@ variable "write_concurrency" {
 }
 
 variable "metrics_namespace" {
-  description = "CloudWatch namespace of the metrics the function writes (ReplicationLatency, RecordsReplicated, WriteRetries, FailedRecords; dimension Slave)."
+  description = "CloudWatch namespace of the metrics the functions write: per slave (dimensions Replicator, Slave) RecordsReplicated, WriteRetries, ReplicationLatency, ParkedRecords, FailedRecords, DrainedRecords, ParkedPending, OldestParkedAgeSeconds; per replicator (dimension Replicator) RejectedRecords, ConfigurationErrors."
   type        = string
   default     = "DynamoReplicator"
 
@@ -249,24 +263,24 @@ variable "parallelization_factor" {
 }
 
 variable "maximum_retry_attempts" {
-  description = "Retries of a failing batch before its position is sent to the failure queue; -1 retries until the record leaves the stream."
+  description = "Retries of a failing batch before its invocation record is written to the failure bucket and its shard moves on; -1 retries until the record leaves the stream (24 hours). A batch fails only while the state table cannot be written (a slow or failing slave is parked instead), so the default waits rather than skips; a lower value lets a shard move on past changes that then reach the slaves only through redrive."
   type        = number
-  default     = 20
+  default     = -1
 
   validation {
     condition     = var.maximum_retry_attempts >= -1 && var.maximum_retry_attempts <= 10000 && floor(var.maximum_retry_attempts) == var.maximum_retry_attempts
-    error_message = "maximum_retry_attempts must be -1 (until the record expires) or a whole number between 0 and 10000, e.g. 20."
+    error_message = "maximum_retry_attempts must be -1 (until the record expires) or a whole number between 0 and 10000, e.g. -1."
   }
 }
 
 variable "maximum_record_age_in_seconds" {
-  description = "Records older than this are not retried but sent to the failure queue; -1 keeps them until they leave the stream (24 hours)."
+  description = "Records older than this are not retried: their batch's invocation record goes to the failure bucket; -1 retries them until they leave the stream (24 hours). The same trade-off as maximum_retry_attempts: a lower value keeps the shard moving during a long state-table outage, and the skipped changes must be redriven."
   type        = number
-  default     = 43200
+  default     = -1
 
   validation {
     condition     = var.maximum_record_age_in_seconds == -1 || (var.maximum_record_age_in_seconds >= 60 && var.maximum_record_age_in_seconds <= 604800 && floor(var.maximum_record_age_in_seconds) == var.maximum_record_age_in_seconds)
-    error_message = "maximum_record_age_in_seconds must be -1 or a whole number between 60 and 604800, e.g. 43200 (12 hours, leaving 12 hours to re-read a failed record from the stream)."
+    error_message = "maximum_record_age_in_seconds must be -1 or a whole number between 60 and 604800, e.g. -1 (retry until the stream trims the record) or 43200 (12 hours)."
   }
 }
 
@@ -287,25 +301,122 @@ variable "starting_position" {
   }
 }
 
-variable "failure_queue_message_retention_seconds" {
-  description = "How long the failure queue keeps the position of records that could not be replicated."
+variable "failure_bucket_expiration_days" {
+  description = "Days the failure bucket keeps an invocation record of a batch given up on (and, with versioning, a noncurrent version) before deleting it."
   type        = number
-  default     = 1209600
+  default     = 90
 
   validation {
-    condition     = var.failure_queue_message_retention_seconds >= 60 && var.failure_queue_message_retention_seconds <= 1209600
-    error_message = "failure_queue_message_retention_seconds must be between 60 and 1209600 (14 days)."
+    condition     = var.failure_bucket_expiration_days >= 1 && floor(var.failure_bucket_expiration_days) == var.failure_bucket_expiration_days
+    error_message = "failure_bucket_expiration_days must be a whole number of days, at least 1, e.g. 90."
   }
 }
 
-variable "failure_queue_kms_key_id" {
-  description = "KMS key (ID, ARN or alias) to encrypt the failure queue with. Null uses SQS-managed encryption (SSE-SQS)."
+variable "failure_bucket_kms_key_arn" {
+  description = "ARN of a KMS key to encrypt the failure bucket with (SSE-KMS, with an S3 Bucket Key). Null uses SSE-S3 (AES256)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.failure_bucket_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.failure_bucket_kms_key_arn))
+    error_message = "failure_bucket_kms_key_arn must be a KMS key ARN, e.g. \"arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\" (not an alias), or be left null for SSE-S3."
+  }
+}
+
+variable "failure_bucket_versioning" {
+  description = "Enable versioning on the failure bucket. Each invocation record is written once under its own key, so versioning only guards against deletes."
+  type        = bool
+  default     = false
+}
+
+variable "state_table_kms_key_arn" {
+  description = "ARN of a customer managed KMS key to encrypt the state table with; the functions' roles may use it through DynamoDB. Null uses the AWS managed key aws/dynamodb."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.state_table_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.state_table_kms_key_arn))
+    error_message = "state_table_kms_key_arn must be a KMS key ARN, e.g. \"arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\" (not an alias), or be left null for the AWS managed key."
+  }
+}
+
+variable "state_table_deletion_protection" {
+  description = "Enable deletion protection on the state table: it holds changes parked for slaves that no other copy holds once the stream trims them. Set false before destroying the module."
+  type        = bool
+  default     = true
+}
+
+variable "drain_schedule_expression" {
+  description = "EventBridge schedule of the drain, which applies parked changes and reports ParkedPending and OldestParkedAgeSeconds every run."
+  type        = string
+  default     = "rate(1 minute)"
+
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.drain_schedule_expression))
+    error_message = "drain_schedule_expression must be an EventBridge schedule expression, e.g. \"rate(1 minute)\" or \"cron(0/2 * * * ? *)\"."
+  }
+}
+
+variable "drain_timeout" {
+  description = "Timeout of one drain run in seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.drain_timeout >= 1 && var.drain_timeout <= 900 && floor(var.drain_timeout) == var.drain_timeout
+    error_message = "drain_timeout must be a whole number of seconds between 1 and 900, e.g. 300."
+  }
+}
+
+variable "initial_copy_state_machine" {
+  description = <<-EOT
+    The optional initial-copy state machine (a Distributed Map over the master's parallel-scan segments, one copySegment loop per segment).
+    enabled: create it, the copy function and their roles. total_segments: parallel-scan segments, 1 to 1000 (States.ArrayRange builds the list).
+    max_concurrency: segments copied at once, 1 to 10000. items_per_second, capacity_share: passed to every copySegment call as itemsPerSecond and capacityShare (null leaves them out).
+  EOT
+  type = object({
+    enabled          = optional(bool, false)
+    total_segments   = optional(number, 64)
+    max_concurrency  = optional(number, 16)
+    items_per_second = optional(number)
+    capacity_share   = optional(number)
+  })
+  default = {}
+
+  validation {
+    condition     = var.initial_copy_state_machine.total_segments >= 1 && var.initial_copy_state_machine.total_segments <= 1000 && floor(var.initial_copy_state_machine.total_segments) == var.initial_copy_state_machine.total_segments
+    error_message = "initial_copy_state_machine.total_segments must be a whole number between 1 and 1000 (States.ArrayRange builds at most 1000 segment numbers), e.g. 64."
+  }
+
+  validation {
+    condition     = var.initial_copy_state_machine.max_concurrency >= 1 && var.initial_copy_state_machine.max_concurrency <= 10000 && floor(var.initial_copy_state_machine.max_concurrency) == var.initial_copy_state_machine.max_concurrency
+    error_message = "initial_copy_state_machine.max_concurrency must be a whole number between 1 and 10000 (a Distributed Map runs at most 10000 child executions at once), e.g. 16."
+  }
+
+  validation {
+    condition     = var.initial_copy_state_machine.items_per_second == null || try(var.initial_copy_state_machine.items_per_second > 0, false)
+    error_message = "initial_copy_state_machine.items_per_second must be a positive number of items per second, e.g. 500, or be left null for no limit."
+  }
+
+  validation {
+    condition     = var.initial_copy_state_machine.capacity_share == null || try(var.initial_copy_state_machine.capacity_share > 0 && var.initial_copy_state_machine.capacity_share <= 1, false)
+    error_message = "initial_copy_state_machine.capacity_share is a fraction of the table's read capacity from 0 to 1 (e.g. 0.25), or null for no limit."
+  }
+}
+
+variable "copy_timeout" {
+  description = "Timeout of one copySegment call in seconds; a segment that runs out of time checkpoints and the state machine calls it again."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.copy_timeout >= 1 && var.copy_timeout <= 900 && floor(var.copy_timeout) == var.copy_timeout
+    error_message = "copy_timeout must be a whole number of seconds between 1 and 900, e.g. 900."
+  }
 }
 
 variable "create_alarms" {
-  description = "Create the CloudWatch alarms: stream backlog (IteratorAge), function errors, failed records per slave, messages in the failure queue."
+  description = "Create the CloudWatch alarms: stream backlog (IteratorAge), function errors, per slave failed records and age of the oldest parked change, rejected records, configuration errors, batches given up on (written to the failure bucket)."
   type        = bool
   default     = true
 }
@@ -318,6 +429,17 @@ variable "iterator_age_alarm_threshold_seconds" {
   validation {
     condition     = var.iterator_age_alarm_threshold_seconds > 0
     error_message = "iterator_age_alarm_threshold_seconds must be a positive number of seconds, e.g. 300."
+  }
+}
+
+variable "parked_age_alarm_threshold_seconds" {
+  description = "Age of a slave's oldest parked change (OldestParkedAgeSeconds, reported by the drain) that raises that slave's parked-age alarm."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.parked_age_alarm_threshold_seconds > 0
+    error_message = "parked_age_alarm_threshold_seconds must be a positive number of seconds, e.g. 900."
   }
 }
 

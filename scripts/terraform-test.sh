@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every Terraform layer of the module, in order, each one fatal:
-#   fmt, init + validate (root, sub-modules, examples, fixtures), tflint,
-#   checkov, terraform-docs (README block current), terratest (plan and apply
-#   tests against moto).
+#   fmt, init + validate (root, sub-modules, examples, fixtures), provider
+#   types (every resource/data type served by the installed providers),
+#   tflint, checkov, terraform-docs (README blocks current), terratest (plan
+#   and apply tests against moto).
 # Called by `npm test`; exits non-zero on the first failure and skips nothing.
 #
 #   scripts/terraform-test.sh [go test args, e.g. -run TestPlan]
@@ -40,8 +41,12 @@ step "$tf fmt"
 step "$tf init + validate"
 for root in "${roots[@]}"; do
   echo "-- $root"
-  (cd "$root" && "$tf" init -backend=false -input=false -no-color >/dev/null && "$tf" validate -no-color)
+  (cd "$root" && "$tf" init -upgrade -backend=false -input=false -no-color >/dev/null && "$tf" validate -no-color)
 done
+
+step "provider types"
+# The offline AWS provider serves only the service packages ensure.sh lists.
+bash scripts/toolchain/check-provider-types.sh .
 
 step "README usage example"
 # The first hcl block of the README is a complete root; validate it as written, with the module taken from here.

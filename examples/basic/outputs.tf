@@ -13,9 +13,19 @@ output "event_source_mapping_uuid" {
   value       = module.replicator.event_source_mapping_uuid
 }
 
-output "failure_queue_url" {
-  description = "URL of the failure queue."
-  value       = module.replicator.failure_queue_url
+output "failure_bucket_name" {
+  description = "Bucket that receives the invocation records of batches given up on."
+  value       = module.replicator.failure_bucket_name
+}
+
+output "state_table_name" {
+  description = "The replicator's state table."
+  value       = module.replicator.state_table_name
+}
+
+output "drain_function_name" {
+  description = "Name of the drain function."
+  value       = module.replicator.drain_function_name
 }
 
 output "slave_tables" {

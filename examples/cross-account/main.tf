@@ -23,11 +23,19 @@ data "aws_dynamodb_table" "master" {
   name = var.master_table_name
 }
 
+data "aws_region" "master" {}
+
 locals {
-  # The writer's trust names the replicator's role and the replicator's policy
-  # names the writer's role: both ARNs are built from names, not read from the
-  # other side's outputs, which would form a cycle.
-  replicator_role_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.master.account_id}:role/${var.name}"
+  # The writer's trust names the replicator's roles and the replicator's
+  # policies name the writer's role: both sides' ARNs are built from names, not
+  # read from the other side's outputs, which would form a cycle. The
+  # replicator's roles that write slaves are named <name>-<region> (the stream
+  # function) and <name>-drain-<region> (the drain); the module's output
+  # slave_writer_principal_arns holds the same ARNs.
+  replicator_role_arns = [
+    for role in [var.name, "${var.name}-drain"] :
+    "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.master.account_id}:role/${role}-${data.aws_region.master.region}"
+  ]
 }
 
 # In the slave's account: the table, with the master's keys...
@@ -44,18 +52,18 @@ module "slave_table" {
   billing_mode = "PAY_PER_REQUEST"
 }
 
-# ...and the role that may write it, which only the replicator's role may assume,
-# presenting the external ID.
+# ...and the role that may write it, which only the replicator's roles may
+# assume, presenting the external ID.
 module "slave_writer" {
   source = "../../modules/slave-access-role"
   providers = {
     aws = aws.slave_account
   }
 
-  name                = "${var.name}-writer"
-  replicator_role_arn = local.replicator_role_arn
-  external_id         = var.external_id
-  slave_table_arns    = [module.slave_table.arn]
+  name                 = "${var.name}-writer"
+  replicator_role_arns = local.replicator_role_arns
+  external_id          = var.external_id
+  slave_table_arns     = [module.slave_table.arn]
 }
 
 # In the master's account: the replicator, writing the slave through that role.

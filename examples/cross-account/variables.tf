@@ -5,7 +5,7 @@ variable "region" {
 }
 
 variable "name" {
-  description = "Name of the replicator; its role in the master's account has this name."
+  description = "Name of the replicator; its roles in the master's account are named from it: <name>-<region> (stream function) and <name>-drain-<region> (drain)."
   type        = string
   default     = "orders-replicator"
 }

@@ -17,6 +17,7 @@ module "replicator" {
       region       = region
       table_name   = var.master_table_name
       create_table = true
+      initial_copy = contains(var.initial_copy_slaves, key)
     }
   }
 
@@ -28,6 +29,15 @@ module "replicator" {
   memory_size            = 1024
 
   create_alarm_topic = true
+
+  # A region added later joins with a copy of the master's items: list its key
+  # in initial_copy_slaves, apply, then start this state machine with
+  # --input '{"slave":"<key>"}'.
+  initial_copy_state_machine = {
+    enabled         = true
+    total_segments  = 32
+    max_concurrency = 8
+  }
 
   tags = {
     Service = "orders"

@@ -17,3 +17,8 @@ output "alarm_topic_arn" {
   description = "Topic the alarms notify: subscribe the on-call to it."
   value       = module.replicator.alarm_topic_arn
 }
+
+output "initial_copy_state_machine_arn" {
+  description = "State machine that copies the master's items to a slave that joins with initial_copy = true."
+  value       = module.replicator.initial_copy_state_machine_arn
+}

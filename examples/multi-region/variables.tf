@@ -25,3 +25,9 @@ variable "slave_regions" {
     eu = "eu-central-1"
   }
 }
+
+variable "initial_copy_slaves" {
+  description = "Keys of slave_regions that join with an initial copy of the master's items (see docs/module.md)."
+  type        = set(string)
+  default     = []
+}

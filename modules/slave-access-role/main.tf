@@ -1,11 +1,9 @@
 locals {
   # arn:<partition>:iam::<account>:role/<name>
-  replicator_arn_parts = split(":", var.replicator_role_arn)
-  replicator_account   = local.replicator_arn_parts[4]
-  replicator_partition = local.replicator_arn_parts[1]
+  replicator_accounts = distinct([for arn in var.replicator_role_arns : "arn:${split(":", arn)[1]}:iam::${split(":", arn)[4]}:root"])
 }
 
-# The principal is the replicator's account, narrowed to its role by
+# The principal is the replicator's account, narrowed to its roles by
 # aws:PrincipalArn: IAM rejects a trust policy naming a role that does not exist
 # yet, and this role is usually created before the replicator's.
 resource "aws_iam_role" "this" {
@@ -14,10 +12,10 @@ resource "aws_iam_role" "this" {
     Version = "2012-10-17"
     Statement = [{
       Effect    = "Allow"
-      Principal = { AWS = "arn:${local.replicator_partition}:iam::${local.replicator_account}:root" }
+      Principal = { AWS = local.replicator_accounts }
       Action    = "sts:AssumeRole"
       Condition = merge(
-        { ArnEquals = { "aws:PrincipalArn" = var.replicator_role_arn } },
+        { ArnEquals = { "aws:PrincipalArn" = var.replicator_role_arns } },
         var.external_id == null ? {} : { StringEquals = { "sts:ExternalId" = var.external_id } },
       )
     }]

@@ -8,13 +8,13 @@ variable "name" {
   }
 }
 
-variable "replicator_role_arn" {
-  description = "ARN of the replicator's role (output role_arn of the root module) that may assume this role. It need not exist yet."
-  type        = string
+variable "replicator_role_arns" {
+  description = "ARNs of the replicator's roles that may assume this role: output slave_writer_principal_arns of the root module (the stream function's, the drain's and, with the initial-copy state machine, the copy function's). They need not exist yet."
+  type        = list(string)
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", var.replicator_role_arn))
-    error_message = "replicator_role_arn must be an IAM role ARN, e.g. \"arn:aws:iam::111122223333:role/orders-replicator\"."
+    condition     = length(var.replicator_role_arns) > 0 && alltrue([for arn in var.replicator_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", arn))])
+    error_message = "replicator_role_arns must list at least one IAM role ARN, e.g. [\"arn:aws:iam::111122223333:role/orders-replicator-us-east-1\", \"arn:aws:iam::111122223333:role/orders-replicator-drain-us-east-1\"]."
   }
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ import (
 	"github.com/gruntwork-io/terratest/modules/terraform"
 	tt "github.com/gruntwork-io/terratest/modules/testing"
 	tfjson "github.com/hashicorp/terraform-json"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -69,12 +71,14 @@ func copyRoot(t *testing.T, dir string) string {
 // moto with fake credentials. The example's own files are left as they are.
 func pointAtMoto(t *testing.T, rootDir string, aliases ...string) {
 	t.Helper()
-	services := []string{"dynamodb", "iam", "kms", "lambda", "logs", "sns", "sqs", "sts"}
+	services := []string{"dynamodb", "events", "iam", "kms", "lambda", "logs", "s3", "sns", "sqs", "sts"}
 	var endpoints strings.Builder
 	for _, s := range services {
 		fmt.Fprintf(&endpoints, "    %s = %q\n", s, motoEndpoint)
 	}
 	fmt.Fprintf(&endpoints, "    cloudwatch = %q\n", cloudWatchEndpoint)
+	fmt.Fprintf(&endpoints, "    sfn = %q\n", stepFunctionsEndpoint)
+	fmt.Fprintf(&endpoints, "    s3control = %q\n", s3ControlEndpoint)
 	block := func(alias string) string {
 		aliasLine := ""
 		if alias != "" {
@@ -86,6 +90,7 @@ func pointAtMoto(t *testing.T, rootDir string, aliases ...string) {
   skip_credentials_validation = true
   skip_metadata_api_check     = true
   skip_region_validation      = true
+  s3_use_path_style           = true
   endpoints {
 %s  }
 }
@@ -142,6 +147,9 @@ func options(t *testing.T, dir string, vars map[string]interface{}) *terraform.O
 		EnvVars: map[string]string{
 			"AWS_EC2_METADATA_DISABLED": "true",
 			"TF_IN_AUTOMATION":          "1",
+			// Only S3 Control's account-prefixed host is not loopback.
+			"HTTP_PROXY": s3ControlEndpoint,
+			"NO_PROXY":   "",
 		},
 	}
 }
@@ -240,10 +248,11 @@ func only(t *testing.T, plan *terraform.PlanStruct, resourceType string) *tfjson
 }
 
 type policyStatement struct {
-	Sid      string
-	Effect   string
-	Action   stringOrList
-	Resource stringOrList
+	Sid       string
+	Effect    string
+	Action    stringOrList
+	Resource  stringOrList
+	Condition map[string]map[string]stringOrList `json:",omitempty"`
 }
 
 type policyDocument struct {
@@ -283,62 +292,110 @@ func parsePolicy(t *testing.T, raw string) policyDocument {
 	return doc
 }
 
-// slavePolicies returns the statements of the per-slave role policies by the
-// slave's key.
-func slavePolicies(t *testing.T, plan *terraform.PlanStruct, module string) map[string][]policyStatement {
+// requirePolicies compares inline policies, keyed by the caller (policy name,
+// or role/policy name), with the complete expected allowlist: the same
+// policies, each with the same statements, and nothing more. Action and
+// Resource lists are compared as sets, as IAM reads them.
+func requirePolicies(t *testing.T, got map[string][]policyStatement, want map[string][]policyStatement) {
+	t.Helper()
+	gotKeys, wantKeys := []string{}, []string{}
+	for k := range got {
+		gotKeys = append(gotKeys, k)
+	}
+	for k := range want {
+		wantKeys = append(wantKeys, k)
+	}
+	require.ElementsMatch(t, wantKeys, gotKeys, "role policies")
+	for k, statements := range got {
+		assert.Equal(t, normalise(want[k]), normalise(statements), "policy %s", k)
+	}
+}
+
+// plannedPolicies returns the planned inline policies of the module's own
+// roles (not those of its sub-modules), by policy name.
+func plannedPolicies(t *testing.T, plan *terraform.PlanStruct, module string) map[string][]policyStatement {
 	t.Helper()
 	out := map[string][]policyStatement{}
-	prefix := module + `.aws_iam_role_policy.slave["`
 	for addr, r := range managed(plan, "aws_iam_role_policy") {
-		if !strings.HasPrefix(addr, prefix) {
+		rest, ok := strings.CutPrefix(addr, module+".aws_iam_role_policy.")
+		if !ok || strings.Contains(strings.SplitN(rest, "[", 2)[0], ".") {
 			continue
 		}
-		key := strings.TrimSuffix(strings.TrimPrefix(addr, prefix), `"]`)
-		out[key] = plannedPolicy(t, addr, r).Statement
+		out[r.AttributeValues["name"].(string)] = plannedPolicy(t, addr, r).Statement
 	}
 	return out
 }
 
-// requireNoWildcardResource fails on any statement of the module's role
-// policies whose resource holds a wildcard, except the one ListStreams
-// statement (ListStreams has no resource-level permissions) and the streams of
-// the function's own log group.
-func requireNoWildcardResource(t *testing.T, plan *terraform.PlanStruct, module string) {
-	t.Helper()
-	for addr, r := range managed(plan, "aws_iam_role_policy") {
-		if !strings.HasPrefix(addr, module+".aws_iam_role_policy.") {
-			continue
-		}
-		for _, st := range plannedPolicy(t, addr, r).Statement {
-			for _, res := range st.Resource {
-				if !strings.Contains(res, "*") {
-					continue
-				}
-				if res == "*" && len(st.Action) == 1 && st.Action[0] == "dynamodb:ListStreams" {
-					continue
-				}
-				// A log group's streams: "<log group arn>:*".
-				if strings.HasPrefix(res, "arn:") && strings.HasSuffix(res, ":*") && strings.Contains(res, ":log-group:") {
-					continue
-				}
-				t.Errorf("%s: statement %q grants %v on wildcard resource %q", addr, st.Sid, st.Action, res)
-			}
+// byPolicyName flattens role => policy => statements to policy => statements.
+func byPolicyName(roles map[string]map[string][]policyStatement) map[string][]policyStatement {
+	out := map[string][]policyStatement{}
+	for _, policies := range roles {
+		for name, statements := range policies {
+			out[name] = statements
 		}
 	}
+	return out
+}
+
+// byRoleAndPolicy flattens role => policy => statements to "role/policy" =>
+// statements.
+func byRoleAndPolicy(roles map[string]map[string][]policyStatement) map[string][]policyStatement {
+	out := map[string][]policyStatement{}
+	for role, policies := range roles {
+		for name, statements := range policies {
+			out[role+"/"+name] = statements
+		}
+	}
+	return out
+}
+
+func normalise(statements []policyStatement) map[string]policyStatement {
+	out := map[string]policyStatement{}
+	for _, st := range statements {
+		st.Action = sortedCopy(st.Action)
+		st.Resource = sortedCopy(st.Resource)
+		if len(st.Condition) == 0 {
+			st.Condition = nil
+		}
+		if _, dup := out[st.Sid]; dup {
+			out[st.Sid+" (duplicate)"] = st
+			continue
+		}
+		out[st.Sid] = st
+	}
+	return out
+}
+
+func sortedCopy(s stringOrList) stringOrList {
+	out := append(stringOrList{}, s...)
+	sort.Strings(out)
+	return out
 }
 
 type slaveEnv struct {
-	Region     string  `json:"region"`
-	TableName  string  `json:"table_name"`
-	RoleArn    *string `json:"role_arn"`
-	ExternalID *string `json:"external_id"`
-	Endpoint   *string `json:"endpoint"`
+	Region      string  `json:"region"`
+	TableName   string  `json:"table_name"`
+	RoleArn     *string `json:"role_arn"`
+	ExternalID  *string `json:"external_id"`
+	Endpoint    *string `json:"endpoint"`
+	InitialCopy bool    `json:"initial_copy"`
 }
 
+// decodeSlaves also fails on a field the module writes that slaveEnv does not
+// know, so REPLICATOR_SLAVES is compared whole.
 func decodeSlaves(t *testing.T, raw string) map[string]slaveEnv {
 	t.Helper()
 	var out map[string]slaveEnv
-	require.NoError(t, json.Unmarshal([]byte(raw), &out), raw)
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(&out), raw)
+	var fields map[string]map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(raw), &fields), raw)
+	for key, f := range fields {
+		// initial_copy is a bool, never absent or null.
+		require.Contains(t, f, "initial_copy", "slave %s", key)
+		require.NotEqual(t, "null", string(f["initial_copy"]), "slave %s", key)
+	}
 	return out
 }
 

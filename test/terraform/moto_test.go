@@ -20,6 +20,14 @@ var motoEndpoint string
 // in front of moto (see cloudwatch_cbor_test.go).
 var cloudWatchEndpoint string
 
+// s3ControlEndpoint is the provider's S3 Control endpoint and HTTP proxy (see
+// s3control_stub_test.go).
+var s3ControlEndpoint string
+
+// stepFunctionsEndpoint is where the provider's Step Functions calls go: a
+// proxy in front of moto (see stepfunctions_proxy_test.go).
+var stepFunctionsEndpoint string
+
 func TestMain(m *testing.M) {
 	stop, err := startMoto()
 	if err != nil {
@@ -28,7 +36,13 @@ func TestMain(m *testing.M) {
 	}
 	var stopTranslator func()
 	cloudWatchEndpoint, stopTranslator = startCloudWatchTranslator(motoEndpoint)
+	var stopProxy func()
+	stepFunctionsEndpoint, stopProxy = startStepFunctionsProxy(motoEndpoint)
+	var stopStub func()
+	s3ControlEndpoint, stopStub = startS3ControlStub()
 	code := m.Run()
+	stopStub()
+	stopProxy()
 	stopTranslator()
 	stop()
 	os.Exit(code)

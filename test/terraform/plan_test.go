@@ -1,6 +1,7 @@
 package test
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -20,43 +21,52 @@ type mappingSettings struct {
 	StartingPosition                                               string
 }
 
+// With parking, a batch fails only while the state table cannot be written:
+// the mapping retries it until the stream trims it.
 var defaultMapping = mappingSettings{
-	BatchSize: 100, BatchingWindow: 0, Parallelization: 1, Retries: 20, RecordAge: 43200,
+	BatchSize: 100, BatchingWindow: 0, Parallelization: 1, Retries: -1, RecordAge: -1,
 	Bisect: true, Enabled: true, StartingPosition: "TRIM_HORIZON",
 }
 
 // planWant is what one example's plan must hold.
 type planWant struct {
-	module       string              // address of the replicator module call
-	masterArn    string              // the master table
-	streamArn    string              // its stream
-	readsMaster  bool                // whether the stream lacks new images
-	slaves       map[string]slaveEnv // REPLICATOR_SLAVES
-	grants       map[string]string   // per slave key: the one resource its policy names
-	tables       map[string]string   // created tables: address => region/name
-	mapping      mappingSettings
-	functionName string
+	replicator
+	module  string            // address of the replicator module call
+	tables  map[string]string // created slave tables: address => region/name
+	mapping mappingSettings
 }
 
 func checkPlan(t *testing.T, plan *terraform.PlanStruct, want planWant) {
 	t.Helper()
+	m := want.module
 
-	// One function and one mapping, however many slaves.
-	fn := only(t, plan, "aws_lambda_function")
-	esm := only(t, plan, "aws_lambda_event_source_mapping")
+	// One stream function and one mapping, however many slaves, and a drain;
+	// the copy function only with the state machine. One zip, one environment.
+	fns := managed(plan, "aws_lambda_function")
+	require.Len(t, fns, len(want.functions()))
+	var firstEnv map[string]string
+	for addr, fn := range fns {
+		v := fn.AttributeValues
+		name := v["function_name"].(string)
+		require.Contains(t, want.functions(), name, addr)
+		assert.Equal(t, want.functions()[name], v["handler"], addr)
+		assert.Equal(t, "nodejs22.x", v["runtime"], addr)
+		assert.Equal(t, []interface{}{"arm64"}, v["architectures"], addr)
+		env := functionEnv(t, fn)
+		if firstEnv == nil {
+			firstEnv = functionEnv(t, fn)
+		}
+		assert.Equal(t, firstEnv, env, "%s: the entry points share one environment", addr)
+		assert.Equal(t, want.slaves, decodeSlaves(t, env["REPLICATOR_SLAVES"]), addr)
+		delete(env, "REPLICATOR_SLAVES")
+		assert.Equal(t, want.env(), env, addr)
+	}
+	assert.EqualValues(t, 120, plan.ResourcePlannedValuesMap[m+".aws_lambda_function.this"].AttributeValues["timeout"])
+	assert.EqualValues(t, 300, plan.ResourcePlannedValuesMap[m+".aws_lambda_function.drain"].AttributeValues["timeout"])
 
-	assert.Equal(t, want.functionName, fn.AttributeValues["function_name"])
-	assert.Equal(t, "nodejs22.x", fn.AttributeValues["runtime"])
-	assert.Equal(t, []interface{}{"arm64"}, fn.AttributeValues["architectures"])
-	assert.Equal(t, "index.handler", fn.AttributeValues["handler"])
-	env := functionEnv(t, fn)
-	assert.Equal(t, want.slaves, decodeSlaves(t, env["REPLICATOR_SLAVES"]))
-	assert.Equal(t, "false", env["REPLICATOR_SKIP_TTL_DELETES"])
-	assert.NotEmpty(t, env["REPLICATOR_WRITE_CONCURRENCY"])
-	assert.Equal(t, "DynamoReplicator", env["REPLICATOR_METRICS_NAMESPACE"])
-
-	// The mapping reads the master's stream with the configured settings.
-	v := esm.AttributeValues
+	// The mapping reads the master's stream with the configured settings and
+	// counts its events.
+	v := only(t, plan, "aws_lambda_event_source_mapping").AttributeValues
 	assert.Equal(t, want.streamArn, v["event_source_arn"])
 	assert.Equal(t, []interface{}{"ReportBatchItemFailures"}, v["function_response_types"])
 	assert.EqualValues(t, want.mapping.BatchSize, v["batch_size"])
@@ -67,57 +77,158 @@ func checkPlan(t *testing.T, plan *terraform.PlanStruct, want planWant) {
 	assert.Equal(t, want.mapping.Bisect, v["bisect_batch_on_function_error"])
 	assert.Equal(t, want.mapping.Enabled, v["enabled"])
 	assert.Equal(t, want.mapping.StartingPosition, v["starting_position"])
+	assert.Equal(t, []interface{}{map[string]interface{}{"metrics": []interface{}{"EventCount"}}}, v["metrics_config"])
 	dest := v["destination_config"].([]interface{})
 	require.Len(t, dest, 1)
 	require.Len(t, dest[0].(map[string]interface{})["on_failure"].([]interface{}), 1)
 
-	// The failure queue is encrypted.
-	queue := only(t, plan, "aws_sqs_queue")
-	assert.Equal(t, true, queue.AttributeValues["sqs_managed_sse_enabled"])
-
-	// One policy per slave, naming exactly that slave's table (same account)
-	// or role (other account), and nothing else.
-	policies := slavePolicies(t, plan, want.module)
-	require.Len(t, policies, len(want.grants))
-	for key, resource := range want.grants {
-		require.Contains(t, policies, key)
-		require.Len(t, policies[key], 1, "slave %s", key)
-		st := policies[key][0]
-		assert.Equal(t, stringOrList{resource}, st.Resource, "slave %s", key)
-		if strings.Contains(resource, ":iam::") {
-			assert.Equal(t, stringOrList{"sts:AssumeRole"}, st.Action, "slave %s", key)
-		} else {
-			assert.Equal(t, stringOrList{"dynamodb:BatchWriteItem"}, st.Action, "slave %s", key)
-		}
+	// Every grant of every role, exactly.
+	requirePolicies(t, plannedPolicies(t, plan, m), byPolicyName(want.policies()))
+	roles := map[string]bool{}
+	for _, role := range managed(plan, "aws_iam_role") {
+		roles[role.AttributeValues["name"].(string)] = true
+	}
+	for role := range want.policies() {
+		assert.True(t, roles[role], "role %s planned", role)
 	}
 
-	// The function's own policy: the master's stream, and the master's items
-	// only when the stream lacks new images.
-	ownAddr := want.module + ".aws_iam_role_policy.lambda"
-	own := plan.ResourcePlannedValuesMap[ownAddr]
-	require.NotNil(t, own)
-	bySid := map[string]policyStatement{}
-	for _, st := range plannedPolicy(t, ownAddr, own).Statement {
-		bySid[st.Sid] = st
-	}
-	assert.Equal(t, stringOrList{want.streamArn}, bySid["ReadMasterStream"].Resource)
-	readItems, granted := bySid["ReadMasterItems"]
-	assert.Equal(t, want.readsMaster, granted, "master read grant")
-	if granted {
-		assert.Equal(t, stringOrList{want.masterArn}, readItems.Resource)
-		assert.ElementsMatch(t, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem"}, readItems.Action)
-	}
-	requireNoWildcardResource(t, plan, want.module)
+	checkStatePlan(t, plan, want)
+	checkBucketPlan(t, plan, want)
+	checkDrainPlan(t, plan, want)
+	checkAlarmsPlan(t, plan, want)
 
-	// Tables are created only where asked, each in its region.
-	tables := managed(plan, "aws_dynamodb_table")
+	// Slave tables are created only where asked, each in its region.
 	got := map[string]string{}
-	for addr, table := range tables {
+	for addr, table := range managed(plan, "aws_dynamodb_table") {
+		if addr == m+".aws_dynamodb_table.state" {
+			continue
+		}
 		got[addr] = fmt.Sprintf("%v/%v", table.AttributeValues["region"], table.AttributeValues["name"])
 		assert.Equal(t, "pk", table.AttributeValues["hash_key"], addr)
 		assert.Equal(t, "sk", table.AttributeValues["range_key"], addr)
 	}
 	assert.Equal(t, want.tables, got)
+}
+
+// The state table: two string keys, on demand, encrypted, recoverable and
+// protected from deletion, with no stream, TTL or index.
+func checkStatePlan(t *testing.T, plan *terraform.PlanStruct, want planWant) {
+	t.Helper()
+	v := plan.ResourcePlannedValuesMap[want.module+".aws_dynamodb_table.state"].AttributeValues
+	assert.Equal(t, want.stateTableName(), v["name"])
+	assert.Equal(t, want.region, v["region"])
+	assert.Equal(t, "PAY_PER_REQUEST", v["billing_mode"])
+	assert.Equal(t, "pk", v["hash_key"])
+	assert.Equal(t, "sk", v["range_key"])
+	assert.ElementsMatch(t, []interface{}{
+		map[string]interface{}{"name": "pk", "type": "S"},
+		map[string]interface{}{"name": "sk", "type": "S"},
+	}, v["attribute"])
+	assert.Equal(t, true, v["point_in_time_recovery"].([]interface{})[0].(map[string]interface{})["enabled"])
+	assert.Equal(t, true, v["server_side_encryption"].([]interface{})[0].(map[string]interface{})["enabled"])
+	assert.Equal(t, true, v["deletion_protection_enabled"])
+	assert.NotEqual(t, true, v["stream_enabled"], "no stream")
+	assert.Empty(t, v["global_secondary_index"])
+	ttls, _ := v["ttl"].([]interface{})
+	for _, ttl := range ttls {
+		assert.NotEqual(t, true, ttl.(map[string]interface{})["enabled"], "TTL")
+	}
+}
+
+// The failure bucket: private, owner-enforced, encrypted, expiring, TLS only.
+func checkBucketPlan(t *testing.T, plan *terraform.PlanStruct, want planWant) {
+	t.Helper()
+	at := func(typ string) map[string]interface{} {
+		r := plan.ResourcePlannedValuesMap[want.module+"."+typ+".failures"]
+		require.NotNil(t, r, typ)
+		return r.AttributeValues
+	}
+	assert.Equal(t, want.bucketName(), at("aws_s3_bucket")["bucket"])
+	assert.Equal(t, want.region, at("aws_s3_bucket")["region"])
+	pab := at("aws_s3_bucket_public_access_block")
+	for _, k := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
+		assert.Equal(t, true, pab[k], k)
+	}
+	assert.Equal(t, "BucketOwnerEnforced", at("aws_s3_bucket_ownership_controls")["rule"].([]interface{})[0].(map[string]interface{})["object_ownership"])
+	sse := at("aws_s3_bucket_server_side_encryption_configuration")["rule"].([]interface{})[0].(map[string]interface{})
+	assert.Equal(t, "AES256", sse["apply_server_side_encryption_by_default"].([]interface{})[0].(map[string]interface{})["sse_algorithm"])
+	rules := at("aws_s3_bucket_lifecycle_configuration")["rule"].([]interface{})
+	require.Len(t, rules, 1)
+	rule := rules[0].(map[string]interface{})
+	assert.Equal(t, "Enabled", rule["status"])
+	assert.EqualValues(t, 90, rule["expiration"].([]interface{})[0].(map[string]interface{})["days"])
+	assert.EqualValues(t, 90, rule["noncurrent_version_expiration"].([]interface{})[0].(map[string]interface{})["noncurrent_days"])
+	assert.EqualValues(t, 7, rule["abort_incomplete_multipart_upload"].([]interface{})[0].(map[string]interface{})["days_after_initiation"])
+	assert.Empty(t, managed(plan, "aws_s3_bucket_versioning"), "versioning is off by default")
+
+	var policy struct {
+		Statement []struct {
+			Sid, Effect, Principal string
+			Action                 string
+			Resource               []string
+			Condition              map[string]map[string]string
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(at("aws_s3_bucket_policy")["policy"].(string)), &policy))
+	require.Len(t, policy.Statement, 1)
+	st := policy.Statement[0]
+	assert.Equal(t, "Deny", st.Effect)
+	assert.Equal(t, "*", st.Principal)
+	assert.Equal(t, "s3:*", st.Action)
+	assert.ElementsMatch(t, []string{want.bucketArn(), want.bucketArn() + "/*"}, st.Resource)
+	assert.Equal(t, map[string]map[string]string{"Bool": {"aws:SecureTransport": "false"}}, st.Condition)
+}
+
+// The drain's schedule: one rule, one target, one permission for that rule.
+func checkDrainPlan(t *testing.T, plan *terraform.PlanStruct, want planWant) {
+	t.Helper()
+	rule := only(t, plan, "aws_cloudwatch_event_rule").AttributeValues
+	assert.Equal(t, want.name+"-drain", rule["name"])
+	assert.Equal(t, "rate(1 minute)", rule["schedule_expression"])
+	assert.Equal(t, want.region, rule["region"])
+	target := only(t, plan, "aws_cloudwatch_event_target").AttributeValues
+	assert.Equal(t, want.name+"-drain", target["rule"])
+	perm := only(t, plan, "aws_lambda_permission").AttributeValues
+	assert.Equal(t, "events.amazonaws.com", perm["principal"])
+	assert.Equal(t, "lambda:InvokeFunction", perm["action"])
+	assert.Equal(t, want.name+"-drain", perm["function_name"])
+}
+
+// Every alarm of the project's own metrics carries the Replicator dimension.
+func checkAlarmsPlan(t *testing.T, plan *terraform.PlanStruct, want planWant) {
+	t.Helper()
+	alarms := map[string]map[string]interface{}{}
+	for _, a := range managed(plan, "aws_cloudwatch_metric_alarm") {
+		alarms[a.AttributeValues["alarm_name"].(string)] = a.AttributeValues
+	}
+	names := []string{}
+	for n := range alarms {
+		names = append(names, n)
+	}
+	assert.ElementsMatch(t, want.alarmNames(), names)
+	for key := range want.slaves {
+		dims := map[string]interface{}{"Replicator": want.name, "Slave": key}
+		failed := alarms[want.name+"-failed-records-"+key]
+		assert.Equal(t, "FailedRecords", failed["metric_name"])
+		assert.Equal(t, dims, failed["dimensions"])
+		parked := alarms[want.name+"-parked-age-"+key]
+		assert.Equal(t, "OldestParkedAgeSeconds", parked["metric_name"])
+		assert.Equal(t, dims, parked["dimensions"])
+		assert.Equal(t, "breaching", parked["treat_missing_data"], "the drain reports every run: no data means no drain")
+		assert.EqualValues(t, 900, parked["threshold"])
+		assert.Equal(t, "Maximum", parked["statistic"])
+	}
+	for suffix, metric := range map[string]string{"-rejected-records": "RejectedRecords", "-configuration-errors": "ConfigurationErrors"} {
+		a := alarms[want.name+suffix]
+		assert.Equal(t, metric, a["metric_name"])
+		assert.Equal(t, "DynamoReplicator", a["namespace"])
+		assert.Equal(t, map[string]interface{}{"Replicator": want.name}, a["dimensions"])
+		assert.EqualValues(t, 0, a["threshold"])
+		assert.Equal(t, "GreaterThanThreshold", a["comparison_operator"])
+	}
+	givenUp := alarms[want.name+"-records-given-up"]
+	assert.Equal(t, "AWS/Lambda", givenUp["namespace"])
+	assert.Equal(t, "OnFailureDestinationDeliveredEventCount", givenUp["metric_name"])
 }
 
 func planExample(t *testing.T, example string, vars map[string]interface{}, aliases ...string) *terraform.PlanStruct {
@@ -144,18 +255,20 @@ func TestPlanBasic(t *testing.T) {
 			plan := planExample(t, "basic", map[string]interface{}{"region": region, "name": name, "master_table_name": master})
 
 			checkPlan(t, plan, planWant{
-				module:       "module.replicator",
-				masterArn:    aws.ToString(table.TableArn),
-				streamArn:    aws.ToString(table.LatestStreamArn),
-				readsMaster:  view == ddbtypes.StreamViewTypeKeysOnly,
-				functionName: name,
-				slaves:       map[string]slaveEnv{"copy": {Region: region, TableName: master + "-copy"}},
-				grants:       map[string]string{"copy": tableArn("aws", region, account, master+"-copy")},
+				replicator: replicator{
+					name: name, region: region, account: account, masterName: master,
+					masterArn:        aws.ToString(table.TableArn),
+					streamArn:        aws.ToString(table.LatestStreamArn),
+					slaves:           map[string]slaveEnv{"copy": {Region: region, TableName: master + "-copy"}},
+					writeConcurrency: 8,
+				},
+				module: "module.replicator",
 				tables: map[string]string{
 					`module.replicator.module.replica_table["copy"].aws_dynamodb_table.this`: region + "/" + master + "-copy",
 				},
 				mapping: defaultMapping,
 			})
+			assert.Empty(t, managed(plan, "aws_sfn_state_machine"), "the state machine is off by default")
 		})
 	}
 }
@@ -166,32 +279,127 @@ func TestPlanMultiRegion(t *testing.T) {
 	table := createMaster(t, region, master, ddbtypes.StreamViewTypeNewImage)
 	account := accountID(t, awsConfig(t, region))
 
-	plan := planExample(t, "multi-region", map[string]interface{}{"master_region": region, "name": name, "master_table_name": master})
+	plan := planExample(t, "multi-region", map[string]interface{}{
+		"master_region": region, "name": name, "master_table_name": master, "initial_copy_slaves": []string{"ap"},
+	})
 
 	regions := map[string]string{"us": "us-east-1", "ap": "ap-southeast-2", "eu": "eu-central-1"}
 	want := planWant{
-		module:       "module.replicator",
-		masterArn:    aws.ToString(table.TableArn),
-		streamArn:    aws.ToString(table.LatestStreamArn),
-		functionName: name,
-		slaves:       map[string]slaveEnv{},
-		grants:       map[string]string{},
-		tables:       map[string]string{},
-		mapping:      defaultMapping,
+		replicator: replicator{
+			name: name, region: region, account: account, masterName: master,
+			masterArn:        aws.ToString(table.TableArn),
+			streamArn:        aws.ToString(table.LatestStreamArn),
+			slaves:           map[string]slaveEnv{},
+			writeConcurrency: 16,
+			copy:             true, totalSegments: 32, concurrency: 8,
+		},
+		module:  "module.replicator",
+		tables:  map[string]string{},
+		mapping: defaultMapping,
 	}
 	want.mapping.BatchSize, want.mapping.Parallelization = 200, 2
 	for key, r := range regions {
-		want.slaves[key] = slaveEnv{Region: r, TableName: master}
-		want.grants[key] = tableArn("aws", r, account, master)
+		want.slaves[key] = slaveEnv{Region: r, TableName: master, InitialCopy: key == "ap"}
 		want.tables[fmt.Sprintf(`module.replicator.module.replica_table[%q].aws_dynamodb_table.this`, key)] = r + "/" + master
 	}
 	checkPlan(t, plan, want)
+	checkStateMachinePlan(t, plan, want)
 
-	// The function, mapping and queue stay in the master's region.
-	for _, typ := range []string{"aws_lambda_function", "aws_lambda_event_source_mapping", "aws_sqs_queue", "aws_sns_topic"} {
+	// Everything but the slave tables stays in the master's region.
+	for _, typ := range []string{"aws_lambda_event_source_mapping", "aws_sns_topic", "aws_s3_bucket", "aws_cloudwatch_event_rule", "aws_sfn_state_machine"} {
 		assert.Equal(t, region, only(t, plan, typ).AttributeValues["region"], typ)
 	}
-	assert.Equal(t, "16", functionEnv(t, only(t, plan, "aws_lambda_function"))["REPLICATOR_WRITE_CONCURRENCY"])
+	for addr, fn := range managed(plan, "aws_lambda_function") {
+		assert.Equal(t, region, fn.AttributeValues["region"], addr)
+	}
+}
+
+// The state machine's definition: a Distributed Map over the segment
+// numbers, each iteration a copySegment call repeated until it reports done.
+func checkStateMachinePlan(t *testing.T, plan *terraform.PlanStruct, want planWant) {
+	t.Helper()
+	sm := only(t, plan, "aws_sfn_state_machine").AttributeValues
+	assert.Equal(t, want.stateMachineName(), sm["name"])
+	assert.Equal(t, "STANDARD", sm["type"])
+	raw, known := sm["definition"].(string)
+	require.True(t, known, "definition unknown at plan time")
+	var def struct {
+		StartAt string
+		States  map[string]json.RawMessage
+	}
+	require.NoError(t, json.Unmarshal([]byte(raw), &def), raw)
+	assert.Equal(t, "Segments", def.StartAt)
+
+	var segments struct {
+		Type       string
+		Parameters map[string]string
+		Next       string
+	}
+	require.NoError(t, json.Unmarshal(def.States["Segments"], &segments))
+	assert.Equal(t, "Pass", segments.Type)
+	assert.Equal(t, map[string]string{"slave.$": "$.slave", "segments.$": fmt.Sprintf("States.ArrayRange(0, %d, 1)", want.totalSegments-1)}, segments.Parameters)
+
+	var copySegments struct {
+		Type           string
+		ItemsPath      string
+		ItemSelector   map[string]map[string]interface{}
+		MaxConcurrency int
+		End            bool
+		ItemProcessor  struct {
+			ProcessorConfig map[string]string
+			StartAt         string
+			States          map[string]json.RawMessage
+		}
+	}
+	require.Equal(t, "CopySegments", segments.Next)
+	require.NoError(t, json.Unmarshal(def.States["CopySegments"], &copySegments))
+	assert.Equal(t, "Map", copySegments.Type)
+	assert.Equal(t, "$.segments", copySegments.ItemsPath)
+	assert.Equal(t, want.concurrency, copySegments.MaxConcurrency)
+	assert.True(t, copySegments.End)
+	assert.Equal(t, map[string]string{"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, copySegments.ItemProcessor.ProcessorConfig)
+	assert.Equal(t, map[string]map[string]interface{}{"input": {
+		"slave.$": "$.slave", "segment.$": "$$.Map.Item.Value", "totalSegments": float64(want.totalSegments),
+	}}, copySegments.ItemSelector)
+
+	inner := copySegments.ItemProcessor.States
+	assert.Equal(t, "CopySegment", copySegments.ItemProcessor.StartAt)
+	var task struct {
+		Type, Resource, ResultPath, Next string
+		Parameters                       map[string]string
+		Retry                            []struct{ ErrorEquals []string }
+	}
+	require.NoError(t, json.Unmarshal(inner["CopySegment"], &task))
+	assert.Equal(t, "Task", task.Type)
+	assert.Equal(t, "arn:aws:states:::lambda:invoke", task.Resource)
+	assert.Equal(t, map[string]string{"FunctionName": want.functionArn(want.name + "-copy"), "Payload.$": "$.input"}, task.Parameters)
+	assert.Equal(t, "$.result", task.ResultPath)
+	require.Len(t, task.Retry, 1)
+	assert.ElementsMatch(t, []string{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"}, task.Retry[0].ErrorEquals)
+	var choice struct {
+		Type    string
+		Choices []struct {
+			Variable      string
+			BooleanEquals bool
+			Next          string
+		}
+		Default string
+	}
+	require.Equal(t, "SegmentDone", task.Next)
+	require.NoError(t, json.Unmarshal(inner["SegmentDone"], &choice))
+	assert.Equal(t, "Choice", choice.Type)
+	require.Len(t, choice.Choices, 1)
+	assert.Equal(t, "$.result.done", choice.Choices[0].Variable)
+	assert.True(t, choice.Choices[0].BooleanEquals)
+	assert.Equal(t, "CopySegment", choice.Default, "a segment not done is called again with the same input")
+	var done struct{ Type string }
+	require.NoError(t, json.Unmarshal(inner[choice.Choices[0].Next], &done))
+	assert.Equal(t, "Succeed", done.Type)
+
+	// Only states.amazonaws.com of this account may assume its role.
+	role := plan.ResourcePlannedValuesMap[want.module+".aws_iam_role.state_machine[0]"]
+	require.NotNil(t, role)
+	assert.JSONEq(t, fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"states.amazonaws.com"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceAccount":%q}}}]}`, want.account), role.AttributeValues["assume_role_policy"].(string))
 }
 
 func TestPlanCrossAccount(t *testing.T) {
@@ -201,6 +409,7 @@ func TestPlanCrossAccount(t *testing.T) {
 	slaveAccount := "111111111111"
 	deployRole := fmt.Sprintf("arn:aws:iam::%s:role/terraform", slaveAccount)
 	table := createMaster(t, region, master, ddbtypes.StreamViewTypeNewAndOldImages)
+	account := accountID(t, awsConfig(t, region))
 
 	plan := planExample(t, "cross-account", map[string]interface{}{
 		"region": region, "name": name, "master_table_name": master,
@@ -210,26 +419,43 @@ func TestPlanCrossAccount(t *testing.T) {
 
 	writerRole := fmt.Sprintf("arn:aws:iam::%s:role/%s-writer", slaveAccount, name)
 	externalID := "ext-" + name
-	checkPlan(t, plan, planWant{
-		module:       "module.replicator",
-		masterArn:    aws.ToString(table.TableArn),
-		streamArn:    aws.ToString(table.LatestStreamArn),
-		functionName: name,
-		slaves: map[string]slaveEnv{"partner": {
-			Region: slaveRegion, TableName: slaveTable, RoleArn: &writerRole, ExternalID: &externalID,
-		}},
-		grants: map[string]string{"partner": writerRole},
+	want := planWant{
+		replicator: replicator{
+			name: name, region: region, account: account, masterName: master,
+			masterArn: aws.ToString(table.TableArn),
+			streamArn: aws.ToString(table.LatestStreamArn),
+			slaves: map[string]slaveEnv{"partner": {
+				Region: slaveRegion, TableName: slaveTable, RoleArn: &writerRole, ExternalID: &externalID,
+			}},
+			writeConcurrency: 8,
+		},
+		module: "module.replicator",
 		// Created in the slave's account by the example, not by the module.
 		tables:  map[string]string{"module.slave_table.aws_dynamodb_table.this": slaveRegion + "/" + slaveTable},
 		mapping: defaultMapping,
-	})
+	}
+	checkPlan(t, plan, want)
 
-	// The writer role trusts only the replicator's role, with the external ID.
+	// The example builds the replicator's role ARNs from names (the writer's
+	// trust needs them before the module runs): they are the module's.
+	outputs := plan.RawPlan.PlannedValues.Outputs
+	assert.Equal(t, toInterfaces(want.slaveWriterRoleArns()), outputs["slave_writer_principal_arns"].Value)
+	assert.Equal(t, outputs["slave_writer_principal_arns"].Value, outputs["trusted_role_arns"].Value)
+
+	// The writer role trusts only the replicator's writing roles, with the
+	// external ID.
 	trust, known := plan.ResourcePlannedValuesMap["module.slave_writer.aws_iam_role.this"].AttributeValues["assume_role_policy"].(string)
 	require.True(t, known, "trust policy unknown at plan time")
-	masterAccount := accountID(t, awsConfig(t, region))
-	assert.Contains(t, trust, fmt.Sprintf(`"aws:PrincipalArn":"arn:aws:iam::%s:role/%s"`, masterAccount, name))
-	assert.Contains(t, trust, fmt.Sprintf(`"sts:ExternalId":"%s"`, externalID))
+	assert.JSONEq(t, fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::%s:root"]},"Action":"sts:AssumeRole","Condition":{"ArnEquals":{"aws:PrincipalArn":["%s","%s"]},"StringEquals":{"sts:ExternalId":%q}}}]}`,
+		account, want.roleArn(""), want.roleArn("drain"), externalID), trust)
+}
+
+func toInterfaces(s []string) []interface{} {
+	out := make([]interface{}, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
 }
 
 // Each bad input fails the plan with a message that says what to write.
@@ -247,32 +473,46 @@ func TestPlanRejectsBadInput(t *testing.T) {
 	initRoot(t, base)
 
 	role := "arn:aws:iam::111122223333:role/writer"
+	ok := map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy"}}
 	cases := []struct {
 		name   string
 		master string
 		slaves map[string]interface{}
 		want   string
+		vars   map[string]interface{} // other inputs
 	}{
-		{"no slave", master, map[string]interface{}{}, "slaves must name at least one table"},
-		{"bad key", master, map[string]interface{}{"a b": map[string]interface{}{"region": region, "table_name": "copy"}}, "Each key of slaves must be"},
-		{"region is a zone", master, map[string]interface{}{"a": map[string]interface{}{"region": "eu-west-1a", "table_name": "copy"}}, "Each slave's region must look like an AWS region"},
-		{"table name is an ARN", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "arn:aws:dynamodb:us-east-1:111122223333:table/x"}}, "Each slave's table_name must be a DynamoDB table name"},
+		{"no slave", master, map[string]interface{}{}, "slaves must name at least one table", nil},
+		{"bad key", master, map[string]interface{}{"a b": map[string]interface{}{"region": region, "table_name": "copy"}}, "Each key of slaves must be", nil},
+		{"region is a zone", master, map[string]interface{}{"a": map[string]interface{}{"region": "eu-west-1a", "table_name": "copy"}}, "Each slave's region must look like an AWS region", nil},
+		{"table name is an ARN", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "arn:aws:dynamodb:us-east-1:111122223333:table/x"}}, "Each slave's table_name must be a DynamoDB table name", nil},
 		{"duplicate region/table pair", master, map[string]interface{}{
 			"a": map[string]interface{}{"region": region, "table_name": "copy"},
 			"b": map[string]interface{}{"region": region, "table_name": "copy"},
-		}, "Two slaves name the same table"},
-		{"bad role_arn", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "role_arn": "writer"}}, "Each slave's role_arn must be an IAM role ARN"},
-		{"external_id without role_arn", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "external_id": "xyz"}}, "external_id is only used when assuming role_arn"},
-		{"create_table with role_arn", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "role_arn": role, "create_table": true}}, "create_table works only for slaves in this account"},
-		{"kms key on a table not created", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "kms_key_arn": "arn:aws:kms:us-east-1:111122223333:key/x"}}, "kms_key_arn only applies to a table the module creates"},
-		{"bad endpoint", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "endpoint": "localhost:8000"}}, "Each slave's endpoint must be an http(s) URL"},
-		{"slave equal to master", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": master}}, "name the master table itself"},
-		{"master without stream", bare, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy"}}, "has no stream. Enable one"},
+		}, "Two slaves name the same table", nil},
+		{"bad role_arn", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "role_arn": "writer"}}, "Each slave's role_arn must be an IAM role ARN", nil},
+		{"external_id without role_arn", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "external_id": "xyz"}}, "external_id is only used when assuming role_arn", nil},
+		{"create_table with role_arn", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "role_arn": role, "create_table": true}}, "create_table works only for slaves in this account", nil},
+		{"kms key on a table not created", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "kms_key_arn": "arn:aws:kms:us-east-1:111122223333:key/x"}}, "kms_key_arn only applies to a table the module creates", nil},
+		{"bad endpoint", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "endpoint": "localhost:8000"}}, "Each slave's endpoint must be an http(s) URL", nil},
+		{"slave equal to master", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": master}}, "is the master table itself", nil},
+		{"master without stream", bare, ok, "has no stream. Enable one", nil},
+		{"initial_copy not a bool", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "initial_copy": "soon"}}, "a bool is required", nil},
+		{"budget out of range", master, ok, "slave_write_budget_seconds must be a whole number of seconds between 1 and 60", map[string]interface{}{"slave_write_budget_seconds": 61}},
+		{"budget not below timeout", master, ok, "slave_write_budget_seconds (30) must be less than timeout (30)", map[string]interface{}{"slave_write_budget_seconds": 30, "timeout": 30}},
+		{"bad schedule", master, ok, "drain_schedule_expression must be an EventBridge schedule expression", map[string]interface{}{"drain_schedule_expression": "every minute"}},
+		{"too many segments", master, ok, "initial_copy_state_machine.total_segments must be a whole number between 1 and 1000", map[string]interface{}{"initial_copy_state_machine": map[string]interface{}{"enabled": true, "total_segments": 1001}}},
+		{"too much concurrency", master, ok, "initial_copy_state_machine.max_concurrency must be a whole number between 1 and 10000", map[string]interface{}{"initial_copy_state_machine": map[string]interface{}{"max_concurrency": 10001}}},
+		{"capacity share above 1", master, ok, "initial_copy_state_machine.capacity_share is a fraction", map[string]interface{}{"initial_copy_state_machine": map[string]interface{}{"capacity_share": 1.5}}},
+		{"bad rate", master, ok, "initial_copy_state_machine.items_per_second must be a positive number", map[string]interface{}{"initial_copy_state_machine": map[string]interface{}{"items_per_second": 0}}},
+		{"name not a bucket name", master, ok, "is not a valid S3 bucket name: start name with a letter or a digit", map[string]interface{}{"name": "_" + uniqueName("v")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			opts := withVars(base, c.master, c.slaves)
+			for k, v := range c.vars {
+				opts.Vars[k] = v
+			}
 			opts.Logger = newLogger(t)
 			out, err := terraform.PlanE(t, opts)
 			require.Error(t, err, "plan should fail")
@@ -286,7 +526,7 @@ func TestPlanRejectsBadInput(t *testing.T) {
 	_, err := terraform.PlanE(t, withVars(base, master, map[string]interface{}{
 		"a": map[string]interface{}{"region": region, "table_name": "copy"},
 		"b": map[string]interface{}{"region": "eu-west-1", "table_name": master},
-		"c": map[string]interface{}{"region": region, "table_name": master, "role_arn": role, "external_id": "xyz"},
+		"c": map[string]interface{}{"region": region, "table_name": master, "role_arn": role, "external_id": "xyz", "initial_copy": true},
 	}))
 	require.NoError(t, err)
 }
