@@ -11,6 +11,9 @@ locals {
       "slave.$"     = "$.slave"
       "segment.$"   = "$$.Map.Item.Value"
       totalSegments = var.initial_copy_state_machine.total_segments
+      # A stream invocation that started before the slave was parked runs at
+      # most the stream function's timeout: the copy waits that long first.
+      settleSeconds = var.timeout
     },
     var.initial_copy_state_machine.items_per_second == null ? {} : { itemsPerSecond = var.initial_copy_state_machine.items_per_second },
     var.initial_copy_state_machine.capacity_share == null ? {} : { capacityShare = var.initial_copy_state_machine.capacity_share },

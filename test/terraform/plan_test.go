@@ -360,6 +360,9 @@ func checkStateMachinePlan(t *testing.T, plan *terraform.PlanStruct, want planWa
 	assert.Equal(t, map[string]string{"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, copySegments.ItemProcessor.ProcessorConfig)
 	assert.Equal(t, map[string]map[string]interface{}{"input": {
 		"slave.$": "$.slave", "segment.$": "$$.Map.Item.Value", "totalSegments": float64(want.totalSegments),
+		// The stream function's timeout (the default 120 s): the longest an invocation that started before the
+		// slave was parked can run.
+		"settleSeconds": float64(120),
 	}}, copySegments.ItemSelector)
 
 	inner := copySegments.ItemProcessor.States
