@@ -3,7 +3,7 @@ import { TokenBucket } from './cli/rate-limiter';
 import { readAhead, scanSegment } from './cli/scan';
 import { readTableFacts } from './cli/table-facts';
 import type { ClientProvider } from './clients';
-import { ConfigurationError, InvalidEventError, ReplicatorError } from './errors';
+import { ConfigurationError, InvalidEventError, OutOfTimeError, ReplicatorError, StateTableError } from './errors';
 import { copyReadiness, DEFAULT_SETTLE_MS, finishSegment } from './initial-copy';
 import { sleep } from './retry';
 import { writeToSlave } from './slave-writer';
@@ -70,7 +70,9 @@ export async function copySegment(event: unknown, dependencies: CopySegmentDepen
   if (config.masterRegion === undefined) throw new ConfigurationError('AWS_REGION', "is not set: the copy runs in the master's region");
   const masterClient = clients.forMaster(config.masterRegion);
   const store = new StateStore(masterClient, config.stateTable, { concurrency: config.writeConcurrency, now });
+  // Pages stop early enough that the checkpoint of the last one written can still be saved.
   const deadline = Deadline.forInvocation(remainingMs, config.deadlineMarginMs + CHECKPOINT_RESERVE_MS, now);
+  const saving = Deadline.forInvocation(remainingMs, config.deadlineMarginMs, now);
   const result = (done: boolean, items: number, copied: boolean): CopySegmentResult => ({ slave: slave.name, segment: input.segment, totalSegments: input.totalSegments, done, items, copied });
   try {
     const readiness = await copyReadiness(store, slave, (input.settleSeconds ?? DEFAULT_SETTLE_MS / 1000) * 1000, now(), deadline);
@@ -124,19 +126,27 @@ export async function copySegment(event: unknown, dependencies: CopySegmentDepen
         copiedNow += page.items.length;
         startKey = page.lastEvaluatedKey;
         if (startKey === undefined) {
-          const copied = await finishSegment(store, slave.name, input.segment, input.totalSegments, items, startedAt, deadline);
+          const copied = await finishSegment(store, slave.name, input.segment, input.totalSegments, items, startedAt, saving);
           dependencies.log({ level: 'info', message: 'copy segment done', slave: slave.name, segment: input.segment, totalSegments: input.totalSegments, items, copied });
           return result(true, copiedNow, copied);
         }
-        await store.saveCopyCheckpoint(slave.name, { segment: input.segment, totalSegments: input.totalSegments, done: false, items, startedAt, startKey }, deadline);
+        await store.saveCopyCheckpoint(slave.name, { segment: input.segment, totalSegments: input.totalSegments, done: false, items, startedAt, startKey }, saving);
       }
     } finally {
       deadline.stopStarting.removeEventListener('abort', onStop);
     }
     dependencies.log({ level: 'info', message: 'copy segment continues in the next iteration', slave: slave.name, segment: input.segment, totalSegments: input.totalSegments, items });
     return result(false, copiedNow, false);
+  } catch (error) {
+    // Out of time while saving: the next iteration copies again from the last checkpoint saved, which is harmless.
+    if (error instanceof StateTableError && error.cause instanceof OutOfTimeError) {
+      dependencies.log({ level: 'warn', message: 'copy segment ran out of time saving its checkpoint; the next iteration resumes from the previous one', slave: slave.name, segment: input.segment, error: error.message });
+      return result(false, 0, false);
+    }
+    throw error;
   } finally {
     deadline.release();
+    saving.release();
   }
 }
 
