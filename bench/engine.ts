@@ -1,5 +1,5 @@
-/** What both benchmarks need of a DynamoDB Local engine: clients, fresh tables, and the raw BatchWriteItem limit. */
-import { BatchWriteItemCommand, CreateTableCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+/** What every benchmark needs of a DynamoDB Local engine: clients, fresh tables, and the raw BatchWriteItem limit. */
+import { BatchWriteItemCommand, CreateTableCommand, DeleteTableCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { createDynamoDBClient } from '../handler/clients';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
 
@@ -8,27 +8,52 @@ export const BENCH_CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench
 /** The raw limit is the best of these concurrencies, so the baseline is the engine's, not a poor client's. */
 export const RAW_CONCURRENCIES = [8, 16, 32] as const;
 
+const clients = new Map<string, DynamoDBClient>();
+
 /** A client as lean as the replicator's (no logger middleware), so the raw baseline is the engine's limit. */
 export function clientFor(engine: DynamoDbLocal): DynamoDBClient {
-  return createDynamoDBClient({ region: 'eu-west-1', endpoint: engine.endpoint, credentials: BENCH_CREDENTIALS, maxAttempts: 3 });
+  let client = clients.get(engine.endpoint);
+  if (client === undefined) {
+    client = createDynamoDBClient({ region: 'eu-west-1', endpoint: engine.endpoint, credentials: BENCH_CREDENTIALS, maxAttempts: 3 });
+    clients.set(engine.endpoint, client);
+  }
+  return client;
 }
 
 let tables = 0;
 
-/** A new on-demand table keyed by `pk` (S), with a stream when asked. */
-export async function freshTable(engine: DynamoDbLocal, label: string, stream = false): Promise<string> {
+export interface TableOptions {
+  /** Enables a NEW_AND_OLD_IMAGES stream, as a master has. */
+  readonly stream?: boolean;
+  /** Adds a string sort key `sk`, as the replicator's state table has. */
+  readonly sortKey?: boolean;
+}
+
+/** A new on-demand table keyed by `pk` (S), with a sort key `sk` (S) and a stream when asked. */
+export async function freshTable(engine: DynamoDbLocal, label: string, options: TableOptions = {}): Promise<string> {
   tables += 1;
   const name = `bench-${label}-${tables}`;
+  const keys = options.sortKey === true ? ['pk', 'sk'] : ['pk'];
   await clientFor(engine).send(
     new CreateTableCommand({
       TableName: name,
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: keys.map((key) => ({ AttributeName: key, AttributeType: 'S' })),
+      KeySchema: keys.map((key, index) => ({ AttributeName: key, KeyType: index === 0 ? 'HASH' : 'RANGE' })),
       BillingMode: 'PAY_PER_REQUEST',
-      ...(stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } } : {}),
+      ...(options.stream === true ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } } : {}),
     }),
   );
   return name;
+}
+
+/** A new state table, as the module creates it: string `pk` and `sk`. */
+export function freshStateTable(engine: DynamoDbLocal): Promise<string> {
+  return freshTable(engine, 'state', { sortKey: true });
+}
+
+/** Drops a table once measured, so an engine holds only what the next run needs. */
+export async function dropTable(engine: DynamoDbLocal, table: string): Promise<void> {
+  await clientFor(engine).send(new DeleteTableCommand({ TableName: table }));
 }
 
 /**
@@ -64,4 +89,41 @@ export async function rawBatchWrites(client: DynamoDBClient, table: string, requ
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return (performance.now() - started) / 1000;
+}
+
+/** The raw limit of one or more engines taking the same writes at once: the slowest engine's seconds. */
+export async function rawSecondsAt(engines: readonly DynamoDbLocal[], writes: readonly WriteRequest[], concurrency: number): Promise<number> {
+  const rawTables = await Promise.all(engines.map((engine) => freshTable(engine, 'raw')));
+  const seconds = Math.max(...(await Promise.all(engines.map((engine, i) => rawBatchWrites(clientFor(engine), rawTables[i] ?? '', writes, concurrency)))));
+  await Promise.all(engines.map((engine, i) => dropTable(engine, rawTables[i] ?? '')));
+  return seconds;
+}
+
+/**
+ * The raw limit as each scenario measures it, before and after what it compares: the first call tries every
+ * concurrency of RAW_CONCURRENCIES and keeps the best; later calls use that one.
+ */
+export class RawLimit {
+  private best: number | undefined;
+
+  public constructor(
+    private readonly engines: readonly DynamoDbLocal[],
+    private readonly writes: readonly WriteRequest[],
+  ) {}
+
+  /** The concurrency the limit was reached at (the first of RAW_CONCURRENCIES before any measure). */
+  public get concurrency(): number {
+    return this.best ?? RAW_CONCURRENCIES[0];
+  }
+
+  /** Seconds the engines take for the writes at their limit. */
+  public async measure(): Promise<number> {
+    if (this.best !== undefined) return rawSecondsAt(this.engines, this.writes, this.best);
+    let fastest = Number.POSITIVE_INFINITY;
+    for (const concurrency of RAW_CONCURRENCIES) {
+      const seconds = await rawSecondsAt(this.engines, this.writes, concurrency);
+      if (seconds < fastest) [fastest, this.best] = [seconds, concurrency];
+    }
+    return fastest;
+  }
 }

@@ -6,6 +6,9 @@ import { pathToFileURL } from 'node:url';
 
 const mb = (bytes) => bytes / 1024 / 1024;
 process.env.REPLICATOR_SLAVES = JSON.stringify({ probe: { region: 'eu-west-1', table_name: process.env.PROBE_TABLE, endpoint: process.env.PROBE_ENDPOINT } });
+// The state table is in the same engine: the bundle reads the slaves' states from it once per batch.
+process.env.REPLICATOR_STATE_TABLE = process.env.PROBE_STATE_TABLE;
+process.env.AWS_ENDPOINT_URL_DYNAMODB = process.env.PROBE_ENDPOINT;
 
 const { handler } = await import(pathToFileURL(resolve('dist/lambda/index.mjs')).href);
 globalThis.gc();

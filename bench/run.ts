@@ -1,221 +1,139 @@
 /**
- * `npm run bench`: replication throughput and memory on DynamoDB Local, each against a baseline measured in the same
- * run, so the ratios hold whatever the machine. Prints a Markdown table and writes bench/results.json.
+ * `npm run bench`: replication throughput, the drain, a healthy slave during another's outage, the initial copy and
+ * memory, on DynamoDB Local, each against a baseline measured in the same run, so the ratios hold whatever the
+ * machine. Prints a Markdown table and writes bench/results.json.
+ *
+ * Sizes: BENCH_RECORDS (stream records per throughput and outage run, 20,000), BENCH_BATCH_SIZE (1,000),
+ * BENCH_ROUNDS (3), BENCH_DRAIN_CHANGES (20,000), BENCH_COPY_ITEMS (20,000), BENCH_COPY_SEGMENTS (8), BENCH_ITEMS
+ * (the command-line backfill, 10,000). BENCH_ONLY=drain,outage,... runs some of: throughput, drain, outage, copy,
+ * memory, backfill.
  */
-import { DeleteItemCommand, PutItemCommand, ScanCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { decodeImage } from '../handler/attribute-value';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../test/support/dynamodb-local';
-import { BENCH_CREDENTIALS, clientFor, freshTable, RAW_CONCURRENCIES, rawBatchWrites } from './engine';
-import { batchesOf, syntheticRecords, type WorkloadShape } from './synthetic';
+import { join } from 'node:path';
+import { ensureDynamoDbLocal, startDynamoDbLocal, type DynamoDbLocal } from '../test/support/dynamodb-local';
+import { loadBundle, replicate } from './bundle';
+import { BENCH_CREDENTIALS, clientFor, freshStateTable, freshTable, rawBatchWrites } from './engine';
+import { initialCopyScenario } from './initial-copy';
+import { drainScenario, outageScenario } from './isolation';
+import { describeMachine, machineLine, markdownTable, type Row } from './report';
+import { batchesOf, syntheticRecords, writesOf } from './synthetic';
+import { throughputScenario } from './throughput';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 20_000);
 const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 1_000);
-const BUNDLE = pathToFileURL(resolve('dist/lambda/index.mjs')).href;
-
-type Handler = (event: DynamoDBStreamEvent, context: { getRemainingTimeInMillis(): number }) => Promise<{ batchItemFailures: unknown[] }>;
-
-interface Row {
-  scenario: string;
-  approach: string;
-  records: number;
-  seconds: number;
-  recordsPerSec: number;
-  ratioToRaw: number | null;
-  staleOrMissing: number | null;
-}
-
-const rows: Row[] = [];
-let bundleInstances = 0;
-
-/** Loads a fresh instance of the committed bundle with these slaves (a new URL is a new module). */
-async function loadBundle(slaves: Record<string, { region: string; table_name: string; endpoint: string }>): Promise<Handler> {
-  process.env.REPLICATOR_SLAVES = JSON.stringify(slaves);
-  process.env.AWS_ACCESS_KEY_ID = BENCH_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = BENCH_CREDENTIALS.secretAccessKey;
-  bundleInstances += 1;
-  const module = (await import(`${BUNDLE}?instance=${bundleInstances}`)) as { handler: Handler };
-  return module.handler;
-}
-
-async function timed(work: () => Promise<void>): Promise<number> {
-  const started = process.hrtime.bigint();
-  await work();
-  return Number(process.hrtime.bigint() - started) / 1e9;
-}
-
-/** The replicator as Lambda runs it on one shard: one batch at a time, in order. */
-async function replicate(handler: Handler, batches: readonly DynamoDBStreamEvent[]): Promise<void> {
-  const quiet = process.stdout.write.bind(process.stdout);
-  process.stdout.write = () => true;
-  try {
-    for (const batch of batches) {
-      const response = await handler(batch, { getRemainingTimeInMillis: () => 300_000 });
-      if (response.batchItemFailures.length > 0) throw new Error('the replicator reported a failure during the benchmark');
-    }
-  } finally {
-    process.stdout.write = quiet;
-  }
-}
-
-/** Every record's write, as the raw baseline sends it (no compaction). */
-function writesOf(records: readonly DynamoDBRecord[]): WriteRequest[] {
-  return records.map((record) =>
-    record.eventName === 'REMOVE'
-      ? { DeleteRequest: { Key: decodeImage(record.dynamodb?.Keys, 'Keys') } }
-      : { PutRequest: { Item: decodeImage(record.dynamodb?.NewImage, 'NewImage') } },
-  );
-}
-
-/** The original package: one PutItem or DeleteItem per record, all of a batch fired at once. */
-async function originalPackage(engine: DynamoDbLocal, table: string, batches: readonly DynamoDBStreamEvent[]): Promise<void> {
-  const client = clientFor(engine);
-  for (const batch of batches) {
-    await Promise.all(
-      batch.Records.map((record) =>
-        record.eventName === 'REMOVE'
-          ? client.send(new DeleteItemCommand({ TableName: table, Key: decodeImage(record.dynamodb?.Keys, 'Keys') }))
-          : client.send(new PutItemCommand({ TableName: table, Item: decodeImage(record.dynamodb?.NewImage, 'NewImage') })),
-      ),
-    );
-  }
-}
-
-/** Items whose state differs from the last change of their key: stale, missing, or brought back. */
-async function wrongItems(engine: DynamoDbLocal, table: string, finalState: ReadonlyMap<string, string | null>): Promise<number> {
-  const found = new Map<string, string>();
-  let start: Record<string, never> | undefined;
-  const client = clientFor(engine);
-  do {
-    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-    for (const item of page.Items ?? []) found.set(item.pk?.S ?? '', item.version?.S ?? '');
-    start = page.LastEvaluatedKey as Record<string, never> | undefined;
-  } while (start !== undefined);
-  let wrong = 0;
-  for (const [key, version] of finalState) if ((found.get(key) ?? null) !== version) wrong += 1;
-  return wrong;
-}
-
-/** Rounds per scenario: each round measures the raw limit and the approaches back to back; the median is reported. */
+/** Rounds per scenario: each round measures the baseline and the approaches back to back; medians are reported. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DRAIN_CHANGES = Number(process.env.BENCH_DRAIN_CHANGES ?? 20_000);
+const COPY_ITEMS = Number(process.env.BENCH_COPY_ITEMS ?? 20_000);
+const COPY_SEGMENTS = Number(process.env.BENCH_COPY_SEGMENTS ?? 8);
+const COPY_WORKERS = [1, 2, 4] as const;
+const SCENARIOS = ['throughput', 'drain', 'outage', 'copy', 'memory', 'backfill'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const ONLY = new Set((process.env.BENCH_ONLY ?? SCENARIOS.join(',')).split(',').map((name) => name.trim()));
+for (const name of ONLY) if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: "${name}" is not one of ${SCENARIOS.join(', ')}`);
+const runs = (scenario: Scenario): boolean => ONLY.has(scenario);
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
-
-async function rawSecondsAt(engines: readonly DynamoDbLocal[], writes: readonly WriteRequest[], concurrency: number): Promise<number> {
-  const rawTables = await Promise.all(engines.map((engine) => freshTable(engine, 'raw')));
-  return Math.max(...(await Promise.all(engines.map((engine, i) => rawBatchWrites(clientFor(engine), rawTables[i] ?? '', writes, concurrency)))));
+interface MemoryResult {
+  eventOnlyRssMb: number;
+  peakRssMb: number;
+  eventJsonMb: number;
 }
 
-/**
- * One scenario, in ROUNDS rounds. A round times the raw limit, then the replicator, then the original package, so
- * each ratio compares runs made seconds apart; the table shows medians, which a passing load on the machine moves
- * far less than a single run. The raw limit's concurrency is the best of RAW_CONCURRENCIES in the first round.
- */
-async function throughputScenario(name: string, shape: WorkloadShape, engines: readonly DynamoDbLocal[], withOriginal: boolean): Promise<void> {
-  const { records, finalState } = syntheticRecords(shape);
-  const batches = batchesOf(records, BATCH_SIZE);
-  const writes = writesOf(records);
-  const first = engines[0];
-  if (first === undefined) throw new Error('no engine');
-
-  const timings = { raw: [] as number[], replicator: [] as number[], original: [] as number[] };
-  const ratios = { replicator: [] as number[], original: [] as number[] };
-  let wrong = 0;
-  let originalWrong = 0;
-  let bestConcurrency: number = RAW_CONCURRENCIES[0];
-  for (let round = 0; round < ROUNDS; round += 1) {
-    let rawSeconds: number;
-    if (round === 0) {
-      rawSeconds = Number.POSITIVE_INFINITY;
-      for (const concurrency of RAW_CONCURRENCIES) {
-        const seconds = await rawSecondsAt(engines, writes, concurrency);
-        if (seconds < rawSeconds) [rawSeconds, bestConcurrency] = [seconds, concurrency];
-      }
-    } else {
-      rawSeconds = await rawSecondsAt(engines, writes, bestConcurrency);
-    }
-    timings.raw.push(rawSeconds);
-
-    const tables = await Promise.all(engines.map((engine) => freshTable(engine, 'replica')));
-    const handler = await loadBundle(Object.fromEntries(engines.map((engine, i) => [`s${i}`, { region: 'eu-west-1', table_name: tables[i] ?? '', endpoint: engine.endpoint }])));
-    const seconds = await timed(() => replicate(handler, batches));
-    timings.replicator.push(seconds);
-    ratios.replicator.push(rawSeconds / seconds);
-    wrong = Math.max(wrong, (await Promise.all(engines.map((engine, i) => wrongItems(engine, tables[i] ?? '', finalState)))).reduce((a, b) => a + b, 0));
-
-    if (withOriginal) {
-      const table = await freshTable(first, 'original');
-      const originalSeconds = await timed(() => originalPackage(first, table, batches));
-      timings.original.push(originalSeconds);
-      if (engines.length === 1) ratios.original.push(rawSeconds / originalSeconds);
-      originalWrong = Math.max(originalWrong, await wrongItems(first, table, finalState));
-    }
-  }
-
-  const row = (approach: string, seconds: readonly number[], ratio: number | null, staleOrMissing: number | null): void => {
-    const typical = median(seconds);
-    rows.push({ scenario: name, approach, records: records.length, seconds: typical, recordsPerSec: Math.round(records.length / typical), ratioToRaw: ratio, staleOrMissing });
-  };
-  row(`raw BatchWriteItem, ${bestConcurrency} calls at once (best of ${RAW_CONCURRENCIES.join('/')}: engine limit)`, timings.raw, 1, null);
-  row(`dynamo-replicator (bundle, batches of ${BATCH_SIZE})`, timings.replicator, median(ratios.replicator), wrong);
-  if (withOriginal) row('original package (PutItem/DeleteItem per record, all at once)', timings.original, ratios.original.length > 0 ? median(ratios.original) : null, originalWrong);
-}
-
-async function memoryScenario(engine: DynamoDbLocal): Promise<void> {
+async function memoryScenario(engine: DynamoDbLocal): Promise<MemoryResult> {
   const [event] = batchesOf(syntheticRecords({ records: 10_000, keys: 10_000, deleteShare: 0.05, seed: 4 }).records, 10_000);
   const eventFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'event.json');
   writeFileSync(eventFile, JSON.stringify(event));
   const output = execFileSync(process.execPath, ['--expose-gc', 'bench/memory-probe.mjs'], {
-    env: { ...process.env, PROBE_ENDPOINT: engine.endpoint, PROBE_TABLE: await freshTable(engine, 'memory'), PROBE_EVENT_FILE: eventFile },
+    env: { ...process.env, PROBE_ENDPOINT: engine.endpoint, PROBE_TABLE: await freshTable(engine, 'memory'), PROBE_STATE_TABLE: await freshStateTable(engine), PROBE_EVENT_FILE: eventFile },
     encoding: 'utf8',
   });
-  const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as { eventOnlyRssMb: number; peakRssMb: number; eventJsonMb: number };
-  console.log(`memory, one batch of 10,000 records (${result.eventJsonMb.toFixed(1)} MB of JSON): peak RSS ${result.peakRssMb.toFixed(0)} MB against ${result.eventOnlyRssMb.toFixed(0)} MB for the runtime holding the parsed event alone (${(result.peakRssMb / result.eventOnlyRssMb).toFixed(2)}x)`);
+  const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as MemoryResult;
   writeFileSync('bench/memory.json', `${JSON.stringify(result, null, 2)}\n`);
-}
-
-/** The backfill benchmark runs in a process of its own, with its own engines; its last line is its result. */
-function backfillScenario(): Record<string, unknown> {
-  const output = execFileSync(process.execPath, ['--import', 'tsx', 'bench/backfill.ts'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as { backfillItemsPerSec: number; rawItemsPerSec: number; ratio: number; items: number };
-  console.log(`backfill of ${result.items} items: ${result.backfillItemsPerSec} items/s against the raw limit of ${result.rawItemsPerSec} items/s (${result.ratio.toFixed(2)}x)`);
   return result;
 }
 
+interface BackfillResult {
+  items: number;
+  backfillItemsPerSec: number;
+  rawItemsPerSec: number;
+  ratio: number;
+}
+
+/**
+ * The command-line backfill (no state table) runs in a process of its own, with its own engines; its last line is
+ * its result. It gets none of the bundle's REPLICATOR_* settings this process has set.
+ */
+function backfillScenario(): BackfillResult {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('REPLICATOR_') && name !== 'AWS_ENDPOINT_URL_DYNAMODB'));
+  const output = execFileSync(process.execPath, ['--import', 'tsx', 'bench/backfill.ts'], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as BackfillResult;
+}
+
+/** Warms the JIT of this process and of every engine, for each kind of call the scenarios make, before any measure. */
+async function warmUp(masterEngine: DynamoDbLocal, slaveEngines: readonly DynamoDbLocal[]): Promise<void> {
+  const warm = syntheticRecords({ records: 3_000, keys: 3_000, deleteShare: 0, seed: 99 }).records;
+  for (const engine of [masterEngine, ...slaveEngines]) await rawBatchWrites(clientFor(engine), await freshTable(engine, 'warm'), writesOf(warm), 8);
+  const warmTables = await Promise.all(slaveEngines.map((engine) => freshTable(engine, 'warm')));
+  const bundle = await loadBundle({
+    slaves: Object.fromEntries(slaveEngines.map((engine, i) => [`w${i}`, { region: 'eu-west-1', table_name: warmTables[i] ?? '', endpoint: engine.endpoint }])),
+    masterEngine,
+    stateTable: await freshStateTable(masterEngine),
+  });
+  await replicate(bundle, batchesOf(warm, BATCH_SIZE));
+  const [slaveEngine] = slaveEngines;
+  if (slaveEngine === undefined) throw new Error('no slave engine');
+  const settings = { batchSize: BATCH_SIZE, rounds: 1, masterEngine };
+  if (runs('drain') || runs('outage')) await drainScenario(3_000, slaveEngine, settings);
+  if (runs('copy')) await initialCopyScenario({ items: 3_000, totalSegments: COPY_SEGMENTS, workers: [2], rounds: 1, masterEngine, slaveEngine });
+}
+
 async function main(): Promise<void> {
-  const first = await startDynamoDbLocal();
-  const engines = [first, ...(await Promise.all([startDynamoDbLocal(), startDynamoDbLocal()]))];
+  const started = performance.now();
+  // Every bundle instance has its own SDK, and each would warn that Node 20 is near its end of support.
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: BENCH_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: BENCH_CREDENTIALS.secretAccessKey, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+  const machine = describeMachine((await ensureDynamoDbLocal()).version);
+  // The master's region (state tables, the copy's master) has an engine of its own; the slaves have three.
+  const [masterEngine, first, second, third] = await Promise.all([startDynamoDbLocal(), startDynamoDbLocal(), startDynamoDbLocal(), startDynamoDbLocal()]);
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  let memory: MemoryResult | undefined;
   try {
-    // Warm the JIT of both this process and the engines before anything is measured.
-    const warmUp = syntheticRecords({ records: 3_000, keys: 3_000, deleteShare: 0, seed: 99 }).records;
-    for (const engine of engines) await rawBatchWrites(clientFor(engine), await freshTable(engine, 'warm'), writesOf(warmUp), 8);
-    const warmTables = await Promise.all(engines.map((engine) => freshTable(engine, 'warm')));
-    await replicate(
-      await loadBundle(Object.fromEntries(engines.map((engine, i) => [`w${i}`, { region: 'eu-west-1', table_name: warmTables[i] ?? '', endpoint: engine.endpoint }]))),
-      batchesOf(warmUp, BATCH_SIZE),
-    );
-    await throughputScenario('uniform keys, 1 slave', { records: RECORDS, keys: RECORDS, deleteShare: 0.05, seed: 1 }, [first], true);
-    await throughputScenario('uniform keys, 3 slaves (3 engines)', { records: RECORDS, keys: RECORDS, deleteShare: 0.05, seed: 2 }, engines, false);
-    await throughputScenario('hot keys (500 keys), 1 slave', { records: RECORDS, keys: 500, deleteShare: 0.1, seed: 3 }, [first], true);
-    await memoryScenario(first);
+    await warmUp(masterEngine, [first, second, third]);
+    const settings = { batchSize: BATCH_SIZE, rounds: ROUNDS, masterEngine };
+    if (runs('throughput')) {
+      rows.push(...(await throughputScenario('uniform keys, 1 slave', { records: RECORDS, keys: RECORDS, deleteShare: 0.05, seed: 1 }, [first], true, settings)).rows);
+      rows.push(...(await throughputScenario('uniform keys, 3 slaves (3 engines)', { records: RECORDS, keys: RECORDS, deleteShare: 0.05, seed: 2 }, [first, second, third], false, settings)).rows);
+      rows.push(...(await throughputScenario('hot keys (500 keys), 1 slave', { records: RECORDS, keys: 500, deleteShare: 0.1, seed: 3 }, [first], true, settings)).rows);
+    }
+    if (runs('drain')) rows.push(...(await drainScenario(DRAIN_CHANGES, first, settings)).rows);
+    if (runs('outage')) rows.push(...(await outageScenario(RECORDS, [first, second], settings)).rows);
+    if (runs('copy')) rows.push(...(await initialCopyScenario({ items: COPY_ITEMS, totalSegments: COPY_SEGMENTS, workers: COPY_WORKERS, rounds: ROUNDS, masterEngine, slaveEngine: first })).rows);
+    if (runs('memory')) {
+      memory = await memoryScenario(first);
+      notes.push(
+        `memory, one batch of 10,000 records (${memory.eventJsonMb.toFixed(1)} MB of JSON): peak RSS ${memory.peakRssMb.toFixed(0)} MB against ${memory.eventOnlyRssMb.toFixed(0)} MB for the runtime holding the parsed event alone (${(memory.peakRssMb / memory.eventOnlyRssMb).toFixed(2)}x)`,
+      );
+    }
   } finally {
-    await Promise.all(engines.map((engine) => engine.stop()));
+    await Promise.all([masterEngine, first, second, third].map((engine) => engine.stop()));
   }
-  console.log(`\nmedians of ${ROUNDS} rounds; wrong items: the most seen in a round`);
-  console.log('\n| scenario | approach | records/s | vs raw limit | wrong items at the end |\n| --- | --- | ---: | ---: | ---: |');
-  for (const row of rows) {
-    console.log(`| ${row.scenario} | ${row.approach} | ${row.recordsPerSec} | ${row.ratioToRaw === null ? 'n/a' : `${row.ratioToRaw.toFixed(2)}x`} | ${row.staleOrMissing ?? '-'} |`);
+  const backfill = runs('backfill') ? backfillScenario() : undefined;
+  if (backfill !== undefined) {
+    notes.push(`backfill (CLI, no state table) of ${backfill.items} items: ${backfill.backfillItemsPerSec} items/s against the raw limit of ${backfill.rawItemsPerSec} items/s (${backfill.ratio.toFixed(2)}x)`);
   }
-  const backfill = backfillScenario();
-  writeFileSync('bench/results.json', `${JSON.stringify({ records: RECORDS, batchSize: BATCH_SIZE, rows, backfill }, null, 2)}\n`);
+  const wallSeconds = Math.round((performance.now() - started) / 1000);
+
+  console.log(`\n${machineLine(machine)}`);
+  console.log(`medians of ${ROUNDS} paired rounds, every ratio against a baseline measured in the same round (the better of the runs before and after); wrong items: the most seen in a round`);
+  for (const note of notes) console.log(`- ${note}`);
+  console.log(`\n${markdownTable(rows)}\n`);
+  console.log(`wall time: ${Math.floor(wallSeconds / 60)} min ${wallSeconds % 60} s`);
+  writeFileSync(
+    'bench/results.json',
+    `${JSON.stringify({ machine, records: RECORDS, batchSize: BATCH_SIZE, rounds: ROUNDS, drainChanges: DRAIN_CHANGES, copyItems: COPY_ITEMS, copySegments: COPY_SEGMENTS, wallSeconds, rows, memory, backfill }, null, 2)}\n`,
+  );
 }
 
 await main();

@@ -1,5 +1,9 @@
-import { seededRandom } from '../test/support/workload';
+import { ScanCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { decodeImage } from '../handler/attribute-value';
+import type { DynamoDbLocal } from '../test/support/dynamodb-local';
+import { seededRandom } from '../test/support/workload';
+import { clientFor } from './engine';
 
 export interface WorkloadShape {
   readonly records: number;
@@ -68,4 +72,28 @@ export function batchesOf(records: readonly DynamoDBRecord[], size: number): Dyn
     batches.push(JSON.parse(JSON.stringify({ Records: records.slice(start, start + size) })) as DynamoDBStreamEvent);
   }
   return batches;
+}
+
+/** Every record's write, as the raw baseline sends it (no compaction). */
+export function writesOf(records: readonly DynamoDBRecord[]): WriteRequest[] {
+  return records.map((record) =>
+    record.eventName === 'REMOVE'
+      ? { DeleteRequest: { Key: decodeImage(record.dynamodb?.Keys, 'Keys') } }
+      : { PutRequest: { Item: decodeImage(record.dynamodb?.NewImage, 'NewImage') } },
+  );
+}
+
+/** Items of a slave whose state differs from the last change of their key: stale, missing, or brought back. */
+export async function wrongItems(engine: DynamoDbLocal, table: string, finalState: ReadonlyMap<string, string | null>): Promise<number> {
+  const found = new Map<string, string>();
+  let start: Record<string, AttributeValue> | undefined;
+  const client = clientFor(engine);
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    for (const item of page.Items ?? []) found.set(item.pk?.S ?? '', item.version?.S ?? '');
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  let wrong = 0;
+  for (const [key, version] of finalState) if ((found.get(key) ?? null) !== version) wrong += 1;
+  return wrong;
 }

@@ -1,6 +1,8 @@
 import {
   BatchGetItemCommand,
   DeleteItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
@@ -26,6 +28,9 @@ import type { AttributeMap, Change, SlaveConfig, WriteRequest } from './types';
  * not make one hot partition of the state table (one partition takes at most 1,000 writes a second).
  */
 export const PARKED_PARTITIONS = 16;
+
+/** TransactWriteItems takes at most 100 actions. */
+const MAX_TRANSACTION_ITEMS = 100;
 
 /** Room left in a parked change's item for its bookkeeping attributes; a larger image is parked as its key. */
 const PARKED_OVERHEAD_BYTES = 2 * 1024;
@@ -313,33 +318,51 @@ export class StateStore {
    */
   public async deleteApplied(slave: string, changes: readonly ParkedChange[], deadline: Deadline): Promise<number> {
     const semaphore = new Semaphore(this.options.concurrency);
-    let deleted = 0;
-    await Promise.all(
-      changes.map((change) =>
-        semaphore.run(async () => {
-          try {
-            await this.call(
-              (signal) =>
-                this.client.send(
-                  new DeleteItemCommand({
+    const groups: ParkedChange[][] = [];
+    for (let start = 0; start < changes.length; start += MAX_TRANSACTION_ITEMS) groups.push(changes.slice(start, start + MAX_TRANSACTION_ITEMS));
+    const deleted = await Promise.all(groups.map((group) => semaphore.run(() => this.deleteGroup(slave, group, deadline))));
+    return deleted.reduce((sum, count) => sum + count, 0);
+  }
+
+  /**
+   * Deletes up to 100 drained changes in one transaction of conditional deletes. A transaction is cancelled whole when
+   * one condition fails: the changes whose condition failed (a newer change of the key was parked meanwhile) stay, and
+   * the others are deleted in a smaller transaction; a conflict with a concurrent write is retried with the backoff.
+   */
+  private async deleteGroup(slave: string, group: readonly ParkedChange[], deadline: Deadline): Promise<number> {
+    let pending = [...group];
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      try {
+        await this.call(
+          (signal) =>
+            this.client.send(
+              new TransactWriteItemsCommand({
+                TransactItems: pending.map((change) => ({
+                  Delete: {
                     TableName: this.tableName,
                     Key: parkedKey(slave, change.keyId),
                     ConditionExpression: 'seq = :seq AND epoch = :epoch',
                     ExpressionAttributeValues: { ':seq': { S: change.sequenceNumber }, ':epoch': { N: String(change.epoch) } },
-                  }),
-                  { abortSignal: signal },
-                ),
-              `delete a drained change of slave "${slave}"`,
-              deadline,
-            );
-            deleted += 1;
-          } catch (error) {
-            if (!isConditionFailure(error)) throw error;
-          }
-        }),
-      ),
-    );
-    return deleted;
+                  },
+                })),
+              }),
+              { abortSignal: signal },
+            ),
+          `delete drained changes of slave "${slave}"`,
+          deadline,
+        );
+        return pending.length;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        const stillCurrent = pending.filter((_, index) => reasons[index]?.Code !== 'ConditionalCheckFailed');
+        if (stillCurrent.length === pending.length && !(await pauseBeforeRetry(attempt, { deadline, ...this.retryOptions() }))) {
+          throw new StateTableError(`state table ${this.tableName}: could not delete drained changes of slave "${slave}": ${describeError(error)}`, { cause: error });
+        }
+        pending = stillCurrent;
+      }
+    }
+    return 0;
   }
 
   /** How many changes are parked for a slave: every partition counted, strongly consistent. */
@@ -470,7 +493,8 @@ export class StateStore {
     try {
       return await retryCall(send, `state table ${this.tableName}: ${what}`, { deadline, ...this.retryOptions() });
     } catch (error) {
-      if (isConditionFailure(error)) throw error;
+      // A failed condition, whole or in a transaction, is an answer for the caller to read, not a failure.
+      if (isConditionFailure(error) || error instanceof TransactionCanceledException) throw error;
       throw new StateTableError(`state table ${this.tableName}: could not ${what}: ${describeError(error)}`, { cause: error });
     }
   }

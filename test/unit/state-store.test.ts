@@ -1,4 +1,6 @@
 import {
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
   BatchGetItemCommand,
   BatchWriteItemCommand,
   DeleteItemCommand,
@@ -493,9 +495,12 @@ describe('Class: StateStore', () => {
       expect(page.changes.map((change) => change.change.kind)).toEqual(['put', 'delete', 'read-master', 'read-master']);
     });
 
-    it('deletes an applied change only if it is still the change read, counting those deleted', async () => {
-      // Prepare
-      ddb.on(DeleteItemCommand).resolvesOnce({}).rejects(conditionFailed());
+    it('deletes applied changes in transactions of conditional deletes, keeping those a newer park replaced, counting those deleted', async () => {
+      // Prepare: the first transaction is cancelled because the second change was replaced meanwhile
+      ddb
+        .on(TransactWriteItemsCommand)
+        .rejectsOnce(new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: { httpStatusCode: 400 }, CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }] }))
+        .resolves({});
       const applied = parkedChange('a', { sequenceNumber: '7', epoch: 2 });
       const overwritten = parkedChange('b', { sequenceNumber: '8', epoch: 2 });
 
@@ -505,7 +510,9 @@ describe('Class: StateStore', () => {
       // Assess
       expect(deleted).toBe(1);
       const key = expectedParkedKey('eu', applied.keyId);
-      expect(ddb).toHaveReceivedCommandWith(DeleteItemCommand, {
+      const calls = ddb.commandCalls(TransactWriteItemsCommand).map((call) => call.args[0].input.TransactItems ?? []);
+      expect(calls.map((items) => items.length)).toEqual([2, 1]);
+      expect(calls[1]?.[0]?.Delete).toEqual({
         TableName: STATE_TABLE,
         Key: { pk: { S: key.pk }, sk: { S: key.sk } },
         ConditionExpression: 'seq = :seq AND epoch = :epoch',
@@ -513,9 +520,22 @@ describe('Class: StateStore', () => {
       });
     });
 
+    it('deletes at most 100 changes a transaction', async () => {
+      // Prepare
+      ddb.on(TransactWriteItemsCommand).resolves({});
+      const changes = Array.from({ length: 250 }, (_, index) => parkedChange(`k${index}`));
+
+      // Act
+      const deleted = await storeWith().deleteApplied('eu', changes, deadlineIn(5_000));
+
+      // Assess
+      expect(deleted).toBe(250);
+      expect(ddb.commandCalls(TransactWriteItemsCommand).map((call) => call.args[0].input.TransactItems?.length).sort()).toEqual([100, 100, 50]);
+    });
+
     it('throws StateTableError when a delete fails for another reason', async () => {
       // Prepare
-      ddb.on(DeleteItemCommand).rejects(awsError('AccessDeniedException', 400, 'denied'));
+      ddb.on(TransactWriteItemsCommand).rejects(awsError('AccessDeniedException', 400, 'denied'));
 
       // Act & Assess
       await expect(storeWith().deleteApplied('eu', [parkedChange('a')], deadlineIn(5_000))).rejects.toBeInstanceOf(StateTableError);

@@ -5,6 +5,8 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
   UpdateItemCommand,
   type AttributeValue,
   type BatchGetItemCommandInput,
@@ -14,6 +16,7 @@ import {
   type GetItemCommandInput,
   type PutItemCommandInput,
   type QueryCommandInput,
+  type TransactWriteItemsCommandInput,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
@@ -73,6 +76,7 @@ export class FakeStateTable {
     ddb.on(UpdateItemCommand).callsFake((input: UpdateItemCommandInput) => this.updateItem(input));
     ddb.on(QueryCommand).callsFake((input: QueryCommandInput) => Promise.resolve(this.query(input)));
     ddb.on(DeleteItemCommand).callsFake((input: DeleteItemCommandInput) => this.deleteItem(input));
+    ddb.on(TransactWriteItemsCommand).callsFake((input: TransactWriteItemsCommandInput) => this.transactDeletes(input));
     ddb.on(PutItemCommand).callsFake((input: PutItemCommandInput) => {
       this.keep(input.Item ?? {});
       return Promise.resolve({});
@@ -197,6 +201,29 @@ export class FakeStateTable {
     const pk = input.ExpressionAttributeValues?.[':pk']?.S ?? '';
     const items = [...this.parked.values(), ...this.rows.values()].filter((item) => item.pk?.S === pk);
     return input.Select === 'COUNT' ? { Count: items.length } : { Items: items };
+  }
+
+  /**
+   * Answers a transaction of conditional deletes of parked changes as DynamoDB does: all or nothing, cancelled with a
+   * reason per action when one condition fails.
+   */
+  private transactDeletes(input: TransactWriteItemsCommandInput): Promise<object> {
+    const deletes = (input.TransactItems ?? []).map((action) => action.Delete);
+    const reasons = deletes.map((action) => {
+      const item = this.parked.get(`${action?.Key?.pk?.S ?? ''}|${action?.Key?.sk?.S ?? ''}`);
+      const values = action?.ExpressionAttributeValues ?? {};
+      return item !== undefined && item.seq?.S === values[':seq']?.S && item.epoch?.N === values[':epoch']?.N ? { Code: 'None' } : { Code: 'ConditionalCheckFailed' };
+    });
+    if (reasons.some((reason) => reason.Code !== 'None')) {
+      return Promise.reject(new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: { httpStatusCode: 400 }, CancellationReasons: reasons }));
+    }
+    for (const action of deletes) {
+      const id = `${action?.Key?.pk?.S ?? ''}|${action?.Key?.sk?.S ?? ''}`;
+      const item = this.parked.get(id);
+      this.parked.delete(id);
+      this.events.push(`delete ${item?.key?.M?.pk?.S ?? ''}`);
+    }
+    return Promise.resolve({});
   }
 
   private deleteItem(input: DeleteItemCommandInput): Promise<object> {

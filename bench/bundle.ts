@@ -1,0 +1,89 @@
+/** The committed Lambda bundle as the benchmarks run it: a fresh instance per configuration, its log lines muted. */
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { DynamoDbLocal } from '../test/support/dynamodb-local';
+import { BENCH_CREDENTIALS } from './engine';
+
+const BUNDLE = pathToFileURL(resolve('dist/lambda/index.mjs')).href;
+
+/** The part of a Lambda context the bundle reads. */
+export interface BenchContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/** The three entry points of one instance of `dist/lambda/index.mjs`. */
+export interface Bundle {
+  readonly handler: (event: DynamoDBStreamEvent, context: BenchContext) => Promise<{ batchItemFailures: unknown[] }>;
+  readonly drain: (event: unknown, context: BenchContext) => Promise<{ pending: Record<string, number> }>;
+  readonly copySegment: (event: unknown, context: BenchContext) => Promise<{ done: boolean; items: number; copied: boolean }>;
+}
+
+/** A slave entry of REPLICATOR_SLAVES. */
+export interface BenchSlave {
+  readonly region: string;
+  readonly table_name: string;
+  readonly endpoint: string;
+  readonly initial_copy?: boolean;
+}
+
+export interface BundleSettings {
+  readonly slaves: Readonly<Record<string, BenchSlave>>;
+  /** The engine of the master's region: the state table (and the master table, when there is one) live there. */
+  readonly masterEngine: DynamoDbLocal;
+  readonly stateTable: string;
+  readonly masterTable?: string;
+}
+
+let instances = 0;
+
+/**
+ * Loads a fresh instance of the committed bundle with this configuration (a new URL is a new module), as a new
+ * Lambda execution environment would: the bundle reads its environment when it loads, and its master client (the
+ * state table's) takes its endpoint from AWS_ENDPOINT_URL_DYNAMODB.
+ */
+export async function loadBundle(settings: BundleSettings): Promise<Bundle> {
+  Object.assign(process.env, {
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: BENCH_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: BENCH_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: settings.masterEngine.endpoint,
+    REPLICATOR_SLAVES: JSON.stringify(settings.slaves),
+    REPLICATOR_STATE_TABLE: settings.stateTable,
+  });
+  if (settings.masterTable === undefined) delete process.env.REPLICATOR_MASTER_TABLE;
+  else process.env.REPLICATOR_MASTER_TABLE = settings.masterTable;
+  instances += 1;
+  return (await import(`${BUNDLE}?instance=${instances}`)) as Bundle;
+}
+
+/** A context with this much time left, counting down as Lambda's does. */
+export function contextWith(remainingMs: number): BenchContext {
+  const end = Date.now() + remainingMs;
+  return { getRemainingTimeInMillis: () => Math.max(0, end - Date.now()) };
+}
+
+/** Runs work with standard output muted: the bundle writes a log line and metrics for every invocation. */
+export async function quietly<T>(work: () => Promise<T>): Promise<T> {
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = () => true;
+  try {
+    return await work();
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+/** The replicator as Lambda runs it on one shard: one batch at a time, in order. Resolves with each batch's seconds. */
+export async function replicate(bundle: Bundle, batches: readonly DynamoDBStreamEvent[]): Promise<number[]> {
+  return quietly(async () => {
+    const seconds: number[] = [];
+    for (const batch of batches) {
+      const started = performance.now();
+      const response = await bundle.handler(batch, contextWith(300_000));
+      seconds.push((performance.now() - started) / 1000);
+      if (response.batchItemFailures.length > 0) throw new Error('the replicator reported a failure during the benchmark');
+    }
+    return seconds;
+  });
+}
