@@ -31,7 +31,7 @@ export interface CliIo {
   readonly clients?: ClientProvider;
 }
 
-const SLAVES_HELP = 'slave tables as REPLICATOR_SLAVES JSON: {"<name>":{"region":"...","table_name":"...","role_arn?":"...","external_id?":"...","endpoint?":"..."}}';
+const SLAVES_HELP = 'slave tables as REPLICATOR_SLAVES JSON: {"<name>":{"region":"...","table_name":"...","role_arn?":"...","external_id?":"...","endpoint?":"...","initial_copy?":true}}';
 
 /**
  * Runs `dynamo-replicator <backfill|verify> [flags]` and resolves with the exit code. Never throws: every error is
@@ -46,29 +46,27 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .showHelpAfterError('(add --help for the options)');
 
-  const common = (command: Command): Command =>
+  // What every command reads: the master, its slaves and the state table.
+  const tables = (command: Command): Command =>
     command
       .requiredOption('--table <name>', 'master table name')
       .option('--region <region>', "master table's region (default: AWS_REGION)")
       .option('--endpoint <url>', 'DynamoDB endpoint of the master, for a local engine (default: AWS_ENDPOINT_URL_DYNAMODB)')
       .option('--slaves <json>', SLAVES_HELP)
       .option('--slaves-file <path>', 'file holding that JSON (default: the REPLICATOR_SLAVES variable)')
+      .option('--state-table <name>', "the replicator's state table, the module's state_table_name output (default: REPLICATOR_STATE_TABLE)");
+
+  const common = (command: Command): Command =>
+    tables(command)
       .option('--workers <n>', 'segments scanned at once (default: segments, at most 8)')
       .option('--page-size <n>', 'items per Scan page at most', '1000')
       .option('--write-concurrency <n>', 'BatchWriteItem or BatchGetItem calls in flight per slave', '8')
       .option('--rate <items/s>', 'items read per second at most, per table (a token bucket shared by the workers)')
       .option('--json', 'print the summary as one JSON object on standard output')
-      .option('--no-progress', 'no progress bar or progress lines on standard error')
-      .option('--state-table <name>', "the replicator's state table, the module's state_table_name output (default: REPLICATOR_STATE_TABLE)");
+      .option('--no-progress', 'no progress bar or progress lines on standard error');
 
   const stateCommand = (command: Command): Command =>
-    command
-      .requiredOption('--table <name>', 'master table name')
-      .option('--region <region>', "master table's region (default: AWS_REGION)")
-      .option('--endpoint <url>', 'DynamoDB endpoint of the master, for a local engine (default: AWS_ENDPOINT_URL_DYNAMODB)')
-      .option('--slaves <json>', SLAVES_HELP)
-      .option('--slaves-file <path>', 'file holding that JSON (default: the REPLICATOR_SLAVES variable)')
-      .option('--state-table <name>', "the replicator's state table, the module's state_table_name output (default: REPLICATOR_STATE_TABLE)")
+    tables(command)
       .option('--write-concurrency <n>', 'calls in flight per table', '8')
       .option('--json', 'print the summary as one JSON object on standard output');
 
