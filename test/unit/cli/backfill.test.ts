@@ -128,14 +128,18 @@ describe('Command: backfill', () => {
 
   it('retries a throttled Scan instead of failing the run', async () => {
     // Prepare
-    ddb.on(ScanCommand).rejectsOnce(awsError('ProvisionedThroughputExceededException', 400));
-    ddb.on(ScanCommand).callsFake(() => Promise.resolve({ Items: [{ pk: { S: 'only' } }] }));
+    // One chain: a second `on(ScanCommand)` would replace the rejection instead of following it.
+    ddb
+      .on(ScanCommand)
+      .rejectsOnce(awsError('ProvisionedThroughputExceededException', 400))
+      .callsFake(() => Promise.resolve({ Items: [{ pk: { S: 'only' } }] }));
 
     // Act
     const { code } = await run('--segments', '1');
 
     // Assess
     expect(code).toBe(0);
+    expect(ddb.commandCalls(ScanCommand)).toHaveLength(2);
     expect(fake.items('orders-eu')).toEqual([{ pk: { S: 'only' } }]);
   });
 });
