@@ -78,6 +78,44 @@ function parked(): string[] {
     .sort();
 }
 
+describe('Class: Replicator, with the deadline margin it runs with', () => {
+  afterEach(() => {
+    ddb.reset();
+  });
+
+  it('lets a write in flight at the stop-starting deadline finish, and starts none after it, within the default 2 s margin', async () => {
+    // Prepare: 2.6 s left, so no call starts after 0.6 s and calls in flight are cut off at 2.35 s; one call at a
+    // time, each answered after 1 s: the first finishes past the first deadline but before the second, and the
+    // second batch never starts
+    ddb.on(BatchWriteItemCommand).callsFake(() => new Promise((done) => setTimeout(() => done({}), 1_000)));
+    const { replicator } = replicatorWith({ ...libraryConfig([EU]), writeConcurrency: 1 });
+    const records = Array.from({ length: 30 }, (_, index) => put(`k${String(index).padStart(2, '0')}`, 'v'));
+
+    // Act
+    const result = await replicator.process(streamEvent(...records), contextWith(2_600));
+
+    // Assess
+    expect(ddb.commandCalls(BatchWriteItemCommand)).toHaveLength(1);
+    expect(result.report.slaves.eu).toMatchObject({ written: 25, failed: 5 });
+    expect(result.batchItemFailures).toHaveLength(1);
+  });
+
+  it('cuts off a write still in flight when the invocation must end, 250 ms before its timeout, and reports it', async () => {
+    // Prepare: the slave never answers
+    ddb.on(BatchWriteItemCommand).callsFake(() => new Promise(() => undefined));
+    const { replicator } = replicatorWith({ ...libraryConfig([EU]), writeConcurrency: 1 });
+    const started = Date.now();
+
+    // Act
+    const result = await replicator.process(streamEvent(put('a', '1')), contextWith(2_600));
+
+    // Assess: it returned by the cut-off (2.35 s), not at Lambda's timeout, with the write reported
+    expect(Date.now() - started).toBeLessThan(2_600);
+    expect(result.report.slaves.eu).toMatchObject({ written: 0, failed: 1 });
+    expect(result.batchItemFailures).toHaveLength(1);
+  });
+});
+
 describe('Class: Replicator', () => {
   afterEach(() => {
     ddb.reset();
