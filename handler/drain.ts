@@ -3,7 +3,7 @@ import type { ClientProvider } from './clients';
 import { ConfigurationError, describeError } from './errors';
 import { readCurrentItems } from './item-reader';
 import { drainMetrics, type DrainReport } from './metrics';
-import type { BackoffPolicy } from './retry';
+import { retryTuningOf, type BackoffPolicy, type RetryTuning } from './retry';
 import { writeToSlave } from './slave-writer';
 import { partitions, StateStore, type ParkedChange, type SlaveState } from './state-store';
 import { Deadline, REQUEST_TIMEOUT_MS } from './timing';
@@ -38,10 +38,7 @@ export async function drainSlaves(options: DrainOptions, remainingMs: number): P
   if (config.stateTable === undefined) throw new ConfigurationError('REPLICATOR_STATE_TABLE', 'is not set: the drain applies the changes parked in the state table');
   const masterRegion = config.masterRegion;
   if (masterRegion === undefined) throw new ConfigurationError('AWS_REGION', "is not set: the drain runs in the master's region");
-  const retry = {
-    ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
-    ...(options.random === undefined ? {} : { random: options.random }),
-  };
+  const retry = retryTuningOf(options);
   const store = new StateStore(options.clients.forMaster(masterRegion), config.stateTable, { concurrency: config.writeConcurrency * 4, now, ...retry });
   const deadline = Deadline.forInvocation(remainingMs, config.deadlineMarginMs, now);
   const owner = randomUUID();
@@ -75,7 +72,7 @@ interface DrainContext {
   readonly owner: string;
   readonly leaseUntil: number;
   readonly now: () => number;
-  readonly retry: { backoff?: BackoffPolicy; random?: () => number };
+  readonly retry: RetryTuning;
 }
 
 async function drainSlave(slave: SlaveConfig, context: DrainContext): Promise<DrainReport> {

@@ -1,6 +1,6 @@
 import type { ClientProvider } from './clients';
 import { describeError } from './errors';
-import type { BackoffPolicy } from './retry';
+import { retryTuningOf, type BackoffPolicy } from './retry';
 import { writeToSlave } from './slave-writer';
 import { parkedChangeFor, type SlaveMode, type SlaveState, type StateStore } from './state-store';
 import type { Deadline } from './timing';
@@ -68,7 +68,7 @@ export async function fanOut(slave: SlaveConfig, writes: readonly PendingWrite[]
         {
           concurrency: config.writeConcurrency,
           deadline: slaveDeadline,
-          ...retryOptions(context),
+          ...retryTuningOf(context),
           onApplied: (applied) => {
             const appliedAt = context.now();
             for (const write of applied) {
@@ -145,9 +145,3 @@ async function park(
   return { ...outcome, mode: 'parked', parked: toPark.length - failed.length, failed };
 }
 
-function retryOptions(context: FanOutContext): { backoff?: BackoffPolicy; random?: () => number } {
-  return {
-    ...(context.backoff === undefined ? {} : { backoff: context.backoff }),
-    ...(context.random === undefined ? {} : { random: context.random }),
-  };
-}

@@ -5,7 +5,7 @@ import { describeError } from './errors';
 import { fanOut, type FanOutContext, type PendingWrite, type SlaveOutcome } from './fan-out';
 import { readCurrentItems } from './item-reader';
 import { invocationMetrics, slaveMetrics, writeJsonLine, type SlaveReport } from './metrics';
-import type { BackoffPolicy } from './retry';
+import { retryTuningOf, type BackoffPolicy, type RetryTuning } from './retry';
 import { StateStore, type SlaveState } from './state-store';
 import { parseStreamBatch, type ParsedBatch } from './stream-record';
 import { Deadline, DEFAULT_TIME_BUDGET_MS } from './timing';
@@ -203,11 +203,8 @@ export class Replicator {
     return new StateStore(this.clients.forMaster(region), config.stateTable, { concurrency: config.writeConcurrency, now: this.now, ...this.retryOptions() });
   }
 
-  private retryOptions(): { backoff?: BackoffPolicy; random?: () => number } {
-    return {
-      ...(this.options.backoff === undefined ? {} : { backoff: this.options.backoff }),
-      ...(this.options.random === undefined ? {} : { random: this.options.random }),
-    };
+  private retryOptions(): RetryTuning {
+    return retryTuningOf(this.options);
   }
 
   private emit(report: InvocationReport): void {

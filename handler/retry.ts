@@ -85,6 +85,17 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** The backoff knobs a caller may set (tests make them fast and deterministic), without the ones it left unset. */
+export type RetryTuning = { backoff?: BackoffPolicy; random?: () => number };
+
+/** The tuning set in `options`, for handing on: `exactOptionalPropertyTypes` forbids passing an unset one as undefined. */
+export function retryTuningOf(options: { readonly backoff?: BackoffPolicy | undefined; readonly random?: (() => number) | undefined }): RetryTuning {
+  return {
+    ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+    ...(options.random === undefined ? {} : { random: options.random }),
+  };
+}
+
 export interface RetryOptions {
   readonly deadline: Deadline;
   readonly backoff?: BackoffPolicy;

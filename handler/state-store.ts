@@ -18,7 +18,7 @@ import { keyIdentity } from './attribute-value';
 import { Semaphore } from './concurrency';
 import { describeError, StateTableError } from './errors';
 import { itemSize, MAX_ITEM_BYTES } from './item-size';
-import { pauseBeforeRetry, retryCall, type BackoffPolicy } from './retry';
+import { pauseBeforeRetry, retryCall, retryTuningOf, type BackoffPolicy, type RetryTuning } from './retry';
 import { writeToSlave } from './slave-writer';
 import type { Deadline } from './timing';
 import type { AttributeMap, Change, SlaveConfig, WriteRequest } from './types';
@@ -499,11 +499,8 @@ export class StateStore {
     }
   }
 
-  private retryOptions(): { backoff?: BackoffPolicy; random?: () => number } {
-    return {
-      ...(this.options.backoff === undefined ? {} : { backoff: this.options.backoff }),
-      ...(this.options.random === undefined ? {} : { random: this.options.random }),
-    };
+  private retryOptions(): RetryTuning {
+    return retryTuningOf(this.options);
   }
 }
 

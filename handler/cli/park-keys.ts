@@ -1,5 +1,5 @@
 import type { ClientProvider } from '../clients';
-import { DEFAULTS } from '../config';
+import { libraryConfig } from '../config';
 import { drainSlaves, type DrainResult } from '../drain';
 import { ReplicatorError } from '../errors';
 import { StateStore, type ParkedChange } from '../state-store';
@@ -50,18 +50,7 @@ export async function parkKeys(store: StateStore, slave: SlaveConfig, keys: read
 export async function drainNow(master: MasterLocation, slaves: readonly SlaveConfig[], stateTable: string, writeConcurrency: number, clients: ClientProvider, now: () => number): Promise<DrainResult> {
   return drainSlaves(
     {
-      config: {
-        slaves,
-        skipTtlDeletes: false,
-        writeConcurrency,
-        deadlineMarginMs: DEFAULTS.deadlineMarginMs,
-        metricsNamespace: DEFAULTS.metricsNamespace,
-        replicatorName: DEFAULTS.replicatorName,
-        slaveBudgetMs: DEFAULTS.slaveBudgetMs,
-        stateTable,
-        masterTable: master.tableName,
-        masterRegion: master.region,
-      },
+      config: { ...libraryConfig(slaves), writeConcurrency, stateTable, masterTable: master.tableName, masterRegion: master.region },
       // The drain reads the master in its region; the tool may point it at an endpoint of its own.
       clients: { forSlave: (slave) => clients.forSlave(slave), forMaster: (region) => clients.forMaster(region, master.endpoint) },
       log: () => undefined,
