@@ -1,5 +1,5 @@
 import { createClientProvider } from './clients';
-import { loadConfig } from './config';
+import { DEFAULTS, loadConfig } from './config';
 import { copySegment as runCopySegment, type CopySegmentResult } from './copy-segment';
 import { drainSlaves } from './drain';
 import { ConfigurationError } from './errors';
@@ -66,7 +66,7 @@ async function refuse(error: ConfigurationError, event: unknown, context: Invoca
     error: error.message,
     disabledMappings: stop.disabled,
   });
-  const replicatorName = 'config' in loaded ? loaded.config.replicatorName : (process.env.REPLICATOR_NAME ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'dynamo-replicator');
-  const namespace = 'config' in loaded ? loaded.config.metricsNamespace : (process.env.REPLICATOR_METRICS_NAMESPACE ?? 'DynamoReplicator');
+  const replicatorName = 'config' in loaded ? loaded.config.replicatorName : (process.env.REPLICATOR_NAME ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? DEFAULTS.replicatorName);
+  const namespace = 'config' in loaded ? loaded.config.metricsNamespace : (process.env.REPLICATOR_METRICS_NAMESPACE ?? DEFAULTS.metricsNamespace);
   writeJsonLine(invocationMetrics(namespace, replicatorName, { ConfigurationErrors: 1 }, Date.now()));
 }
