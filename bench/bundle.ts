@@ -63,14 +63,20 @@ export function contextWith(remainingMs: number): BenchContext {
   return { getRemainingTimeInMillis: () => Math.max(0, end - Date.now()) };
 }
 
-/** Runs work with standard output muted: the bundle writes a log line and metrics for every invocation. */
+/**
+ * Runs work with standard output and error muted: the bundle writes a log line and metrics for every invocation
+ * (Powertools writes its warnings and errors to standard error). The bench reads results, not logs.
+ */
 export async function quietly<T>(work: () => Promise<T>): Promise<T> {
-  const write = process.stdout.write.bind(process.stdout);
+  const stdoutWrite = process.stdout.write.bind(process.stdout);
+  const stderrWrite = process.stderr.write.bind(process.stderr);
   process.stdout.write = () => true;
+  process.stderr.write = () => true;
   try {
     return await work();
   } finally {
-    process.stdout.write = write;
+    process.stdout.write = stdoutWrite;
+    process.stderr.write = stderrWrite;
   }
 }
 

@@ -8,6 +8,7 @@ import { copyReadiness, DEFAULT_SETTLE_MS, finishSegment } from './initial-copy'
 import { sleep } from './retry';
 import { writeToSlave } from './slave-writer';
 import { StateStore } from './state-store';
+import type { Telemetry } from './telemetry';
 import { Deadline } from './timing';
 import type { AttributeMap, ReplicatorConfig, WriteRequest } from './types';
 
@@ -44,7 +45,7 @@ export class CopyWriteError extends ReplicatorError {
 export interface CopySegmentDependencies {
   readonly config: ReplicatorConfig;
   readonly clients: ClientProvider;
-  readonly log: (entry: Record<string, unknown>) => void;
+  readonly telemetry: Telemetry;
   readonly now?: () => number;
 }
 
@@ -127,7 +128,7 @@ export async function copySegment(event: unknown, dependencies: CopySegmentDepen
         startKey = page.lastEvaluatedKey;
         if (startKey === undefined) {
           const copied = await finishSegment(store, slave.name, input.segment, input.totalSegments, items, startedAt, saving);
-          dependencies.log({ level: 'info', message: 'copy segment done', slave: slave.name, segment: input.segment, totalSegments: input.totalSegments, items, copied });
+          dependencies.telemetry.log({ level: 'info', message: 'copy segment done', slave: slave.name, segment: input.segment, totalSegments: input.totalSegments, items, copied });
           return result(true, copiedNow, copied);
         }
         await store.saveCopyCheckpoint(slave.name, { segment: input.segment, totalSegments: input.totalSegments, done: false, items, startedAt, startKey }, saving);
@@ -135,12 +136,12 @@ export async function copySegment(event: unknown, dependencies: CopySegmentDepen
     } finally {
       deadline.stopStarting.removeEventListener('abort', onStop);
     }
-    dependencies.log({ level: 'info', message: 'copy segment continues in the next iteration', slave: slave.name, segment: input.segment, totalSegments: input.totalSegments, items });
+    dependencies.telemetry.log({ level: 'info', message: 'copy segment continues in the next iteration', slave: slave.name, segment: input.segment, totalSegments: input.totalSegments, items });
     return result(false, copiedNow, false);
   } catch (error) {
     // Out of time while saving: the next iteration copies again from the last checkpoint saved, which is harmless.
     if (error instanceof StateTableError && error.cause instanceof OutOfTimeError) {
-      dependencies.log({ level: 'warn', message: 'copy segment ran out of time saving its checkpoint; the next iteration resumes from the previous one', slave: slave.name, segment: input.segment, error: error.message });
+      dependencies.telemetry.log({ level: 'warn', message: 'copy segment ran out of time saving its checkpoint; the next iteration resumes from the previous one', slave: slave.name, segment: input.segment, error: error.message });
       return result(false, 0, false);
     }
     throw error;

@@ -6,6 +6,7 @@ import { drainMetrics, type DrainReport } from './metrics';
 import { retryTuningOf, type BackoffPolicy, type RetryTuning } from './retry';
 import { writeToSlave } from './slave-writer';
 import { partitions, StateStore, type ParkedChange, type SlaveState } from './state-store';
+import type { Telemetry } from './telemetry';
 import { Deadline, REQUEST_TIMEOUT_MS } from './timing';
 import type { ReplicatorConfig, SlaveConfig, WriteRequest } from './types';
 
@@ -15,7 +16,7 @@ const DRAIN_PAGE_SIZE = 500;
 export interface DrainOptions {
   readonly config: ReplicatorConfig;
   readonly clients: ClientProvider;
-  readonly log: (entry: Record<string, unknown>) => void;
+  readonly telemetry: Telemetry;
   readonly now?: () => number;
   readonly backoff?: BackoffPolicy;
   readonly random?: () => number;
@@ -54,10 +55,9 @@ export async function drainSlaves(options: DrainOptions, remainingMs: number): P
         }
       }),
     );
-    const timestamp = now();
     for (const [slave, report] of reports) {
-      options.log({ level: report.errors.length > 0 ? 'warn' : 'info', message: 'drain', slave, ...report });
-      if (report.pending >= 0) options.log(drainMetrics(config.metricsNamespace, config.replicatorName, slave, report, timestamp));
+      options.telemetry.log({ level: report.errors.length > 0 ? 'warn' : 'info', message: 'drain', slave, ...report });
+      if (report.pending >= 0) options.telemetry.metrics(drainMetrics(slave, report));
     }
     return { pending: Object.fromEntries(reports.map(([slave, report]) => [slave, report.pending])), slaves: Object.fromEntries(reports) };
   } finally {

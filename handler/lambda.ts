@@ -4,19 +4,28 @@ import { copySegment as runCopySegment, type CopySegmentResult } from './copy-se
 import { drainSlaves } from './drain';
 import { ConfigurationError } from './errors';
 import { stopOwnMapping } from './mapping-guard';
-import { invocationMetrics, writeJsonLine } from './metrics';
+import { invocationMetrics } from './metrics';
 import { Replicator } from './replicator';
+import { powertoolsTelemetry, type Telemetry } from './telemetry';
 import type { InvocationContext, ReplicatorConfig, StreamBatchResponse } from './types';
 
 const clients = createClientProvider();
 
-/** The configuration is read once, when the function loads; the three entry points share it and the clients. */
-const loaded = ((): { config: ReplicatorConfig; replicator: Replicator } | { error: Error } => {
+/**
+ * The configuration is read once, when the function loads; the three entry points share it, the clients and the
+ * telemetry. A configuration it rejects still gets telemetry, named from the variables that can be read.
+ */
+const loaded = ((): { config: ReplicatorConfig; replicator: Replicator; telemetry: Telemetry } | { error: Error; telemetry: Telemetry } => {
   try {
     const config = loadConfig(process.env);
-    return { config, replicator: new Replicator({ config, clients }) };
+    const telemetry = powertoolsTelemetry({ namespace: config.metricsNamespace, replicatorName: config.replicatorName });
+    return { config, telemetry, replicator: new Replicator({ config, clients, telemetry }) };
   } catch (error) {
-    return { error: error instanceof Error ? error : new Error(String(error)) };
+    const telemetry = powertoolsTelemetry({
+      namespace: process.env.REPLICATOR_METRICS_NAMESPACE ?? DEFAULTS.metricsNamespace,
+      replicatorName: process.env.REPLICATOR_NAME ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? DEFAULTS.replicatorName,
+    });
+    return { error: error instanceof Error ? error : new Error(String(error)), telemetry };
   }
 })();
 
@@ -39,25 +48,25 @@ export async function handler(event: unknown, context: InvocationContext): Promi
 /** The scheduled drain: applies the slaves' parked changes and resolves with `{ pending: { <slave>: <left> } }`. */
 export async function drain(_event: unknown, context: InvocationContext): Promise<{ pending: Record<string, number> }> {
   if ('error' in loaded) {
-    writeJsonLine({ level: 'error', message: 'configuration rejected; nothing drained', error: loaded.error.message });
+    loaded.telemetry.log({ level: 'error', message: 'configuration rejected; nothing drained', error: loaded.error.message });
     throw loaded.error;
   }
-  const { pending } = await drainSlaves({ config: loaded.config, clients, log: writeJsonLine }, context.getRemainingTimeInMillis());
+  const { pending } = await drainSlaves({ config: loaded.config, clients, telemetry: loaded.telemetry }, context.getRemainingTimeInMillis());
   return { pending };
 }
 
 /** One parallel-scan segment of a new slave's initial copy, as one iteration of the copy state machine runs it. */
 export async function copySegment(event: unknown, context: InvocationContext): Promise<CopySegmentResult> {
   if ('error' in loaded) {
-    writeJsonLine({ level: 'error', message: 'configuration rejected; nothing copied', error: loaded.error.message });
+    loaded.telemetry.log({ level: 'error', message: 'configuration rejected; nothing copied', error: loaded.error.message });
     throw loaded.error;
   }
-  return runCopySegment(event, { config: loaded.config, clients, log: writeJsonLine }, context.getRemainingTimeInMillis());
+  return runCopySegment(event, { config: loaded.config, clients, telemetry: loaded.telemetry }, context.getRemainingTimeInMillis());
 }
 
 async function refuse(error: ConfigurationError, event: unknown, context: InvocationContext): Promise<void> {
   const stop = await stopOwnMapping(event, context);
-  writeJsonLine({
+  loaded.telemetry.log({
     level: 'error',
     message:
       stop.disabled.length > 0
@@ -66,7 +75,5 @@ async function refuse(error: ConfigurationError, event: unknown, context: Invoca
     error: error.message,
     disabledMappings: stop.disabled,
   });
-  const replicatorName = 'config' in loaded ? loaded.config.replicatorName : (process.env.REPLICATOR_NAME ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? DEFAULTS.replicatorName);
-  const namespace = 'config' in loaded ? loaded.config.metricsNamespace : (process.env.REPLICATOR_METRICS_NAMESPACE ?? DEFAULTS.metricsNamespace);
-  writeJsonLine(invocationMetrics(namespace, replicatorName, { ConfigurationErrors: 1 }, Date.now()));
+  loaded.telemetry.metrics(invocationMetrics({ ConfigurationErrors: 1 }));
 }

@@ -1,3 +1,5 @@
+import type { MetricPoint } from './telemetry';
+
 /** What one invocation did to one slave, as reported in the log line and the metrics. */
 export interface SlaveReport {
   /** The slave's mode after the invocation. */
@@ -25,73 +27,36 @@ export interface DrainReport {
   readonly errors: readonly string[];
 }
 
-type MetricUnit = 'Milliseconds' | 'Seconds' | 'Count';
-
-/** One CloudWatch Embedded Metric Format document: CloudWatch Logs turns each named value into a metric. */
-function emfDocument(namespace: string, dimensions: Record<string, string>, metrics: Record<string, { value: number; unit: MetricUnit }>, timestamp: number): Record<string, unknown> {
-  return {
-    _aws: {
-      Timestamp: timestamp,
-      CloudWatchMetrics: [
-        {
-          Namespace: namespace,
-          Dimensions: [Object.keys(dimensions)],
-          Metrics: Object.entries(metrics).map(([name, { unit }]) => ({ Name: name, Unit: unit })),
-        },
-      ],
-    },
-    ...dimensions,
-    ...Object.fromEntries(Object.entries(metrics).map(([name, { value }]) => [name, value])),
-  };
-}
-
 /**
  * The metrics of one slave after a stream batch, with the dimensions `Replicator` and `Slave`: ReplicationLatency,
  * RecordsReplicated, WriteRetries, ParkedRecords and FailedRecords.
  */
-export function slaveMetrics(namespace: string, replicator: string, slave: string, report: SlaveReport, timestamp: number): Record<string, unknown> {
-  return emfDocument(
-    namespace,
-    { Replicator: replicator, Slave: slave },
-    {
+export function slaveMetrics(slave: string, report: SlaveReport): MetricPoint {
+  return {
+    slave,
+    values: {
       ...(report.oldestChangeLagMs === null ? {} : { ReplicationLatency: { value: report.oldestChangeLagMs, unit: 'Milliseconds' as const } }),
       RecordsReplicated: { value: report.written, unit: 'Count' },
       WriteRetries: { value: report.retries, unit: 'Count' },
       ParkedRecords: { value: report.parked, unit: 'Count' },
       FailedRecords: { value: report.failed, unit: 'Count' },
     },
-    timestamp,
-  );
+  };
 }
 
 /** The metrics of one slave after a drain: DrainedRecords, ParkedPending and OldestParkedAgeSeconds. */
-export function drainMetrics(namespace: string, replicator: string, slave: string, report: DrainReport, timestamp: number): Record<string, unknown> {
-  return emfDocument(
-    namespace,
-    { Replicator: replicator, Slave: slave },
-    {
+export function drainMetrics(slave: string, report: DrainReport): MetricPoint {
+  return {
+    slave,
+    values: {
       DrainedRecords: { value: report.drained, unit: 'Count' },
       ParkedPending: { value: report.pending, unit: 'Count' },
       OldestParkedAgeSeconds: { value: report.oldestParkedAgeSeconds, unit: 'Seconds' },
     },
-    timestamp,
-  );
+  };
 }
 
 /** Counts of the whole replicator, with the dimension `Replicator` only (RejectedRecords, ConfigurationErrors). */
-export function invocationMetrics(namespace: string, replicator: string, counts: Record<string, number>, timestamp: number): Record<string, unknown> {
-  return emfDocument(
-    namespace,
-    { Replicator: replicator },
-    Object.fromEntries(Object.entries(counts).map(([name, value]) => [name, { value, unit: 'Count' as const }])),
-    timestamp,
-  );
-}
-
-/**
- * Writes one JSON line to standard output. Lambda's `console.log` would put a timestamp and request id before it,
- * and CloudWatch reads EMF only from a line that is JSON from its first character.
- */
-export function writeJsonLine(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+export function invocationMetrics(counts: Readonly<Record<string, number>>): MetricPoint {
+  return { values: Object.fromEntries(Object.entries(counts).map(([name, value]) => [name, { value, unit: 'Count' as const }])) };
 }

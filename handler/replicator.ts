@@ -4,10 +4,11 @@ import { rejectMasterAsSlave } from './config';
 import { describeError } from './errors';
 import { fanOut, type FanOutContext, type PendingWrite, type SlaveOutcome } from './fan-out';
 import { readCurrentItems } from './item-reader';
-import { invocationMetrics, slaveMetrics, writeJsonLine, type SlaveReport } from './metrics';
+import { invocationMetrics, slaveMetrics, type SlaveReport } from './metrics';
 import { retryTuningOf, type BackoffPolicy, type RetryTuning } from './retry';
 import { StateStore, type SlaveState } from './state-store';
 import { parseStreamBatch, type ParsedBatch } from './stream-record';
+import { powertoolsTelemetry, type Telemetry } from './telemetry';
 import { Deadline, DEFAULT_TIME_BUDGET_MS } from './timing';
 import type { InvocationContext, MasterTable, ReplicatorConfig, StreamBatchResponse, StreamChange, WriteRequest } from './types';
 
@@ -17,8 +18,8 @@ const ERRORS_LOGGED_PER_SLAVE = 5;
 export interface ReplicatorOptions {
   readonly config: ReplicatorConfig;
   readonly clients?: ClientProvider;
-  /** Receives the log line and the metrics documents; defaults to standard output. */
-  readonly log?: (entry: Record<string, unknown>) => void;
+  /** Receives the log line and the metrics; defaults to Powertools Logger and Metrics on standard output. */
+  readonly telemetry?: Telemetry;
   readonly now?: () => number;
   readonly backoff?: BackoffPolicy;
   readonly random?: () => number;
@@ -68,12 +69,12 @@ interface ResolvedWrites {
  */
 export class Replicator {
   private readonly clients: ClientProvider;
-  private readonly log: (entry: Record<string, unknown>) => void;
+  private readonly telemetry: Telemetry;
   private readonly now: () => number;
 
   public constructor(private readonly options: ReplicatorOptions) {
     this.clients = options.clients ?? createClientProvider();
-    this.log = options.log ?? writeJsonLine;
+    this.telemetry = options.telemetry ?? powertoolsTelemetry({ namespace: options.config.metricsNamespace, replicatorName: options.config.replicatorName });
     this.now = options.now ?? Date.now;
   }
 
@@ -210,15 +211,13 @@ export class Replicator {
   private emit(report: InvocationReport): void {
     const failed = report.failedSequenceNumber !== null;
     const parked = Object.values(report.slaves).some((slave) => slave.parked > 0);
-    this.log({
+    this.telemetry.log({
       level: failed ? 'error' : parked || report.rejectedRecords > 0 ? 'warn' : 'info',
       message: failed ? 'batch partly replicated; re-delivery requested' : parked ? 'batch replicated; some changes parked' : 'batch replicated',
       ...report,
     });
-    const { metricsNamespace, replicatorName } = this.options.config;
-    const timestamp = this.now();
-    for (const [slave, slaveReport] of Object.entries(report.slaves)) this.log(slaveMetrics(metricsNamespace, replicatorName, slave, slaveReport, timestamp));
-    if (report.rejectedRecords > 0) this.log(invocationMetrics(metricsNamespace, replicatorName, { RejectedRecords: report.rejectedRecords }, timestamp));
+    for (const [slave, slaveReport] of Object.entries(report.slaves)) this.telemetry.metrics(slaveMetrics(slave, slaveReport));
+    if (report.rejectedRecords > 0) this.telemetry.metrics(invocationMetrics({ RejectedRecords: report.rejectedRecords }));
   }
 }
 

@@ -53,7 +53,8 @@ export async function drainNow(master: MasterLocation, slaves: readonly SlaveCon
       config: { ...libraryConfig(slaves), writeConcurrency, stateTable, masterTable: master.tableName, masterRegion: master.region },
       // The drain reads the master in its region; the tool may point it at an endpoint of its own.
       clients: { forSlave: (slave) => clients.forSlave(slave), forMaster: (region) => clients.forMaster(region, master.endpoint) },
-      log: () => undefined,
+      // The command reports the drain's result itself.
+      telemetry: { log: () => undefined, metrics: () => undefined },
       now,
     },
     DRAIN_TIMEOUT_MS,

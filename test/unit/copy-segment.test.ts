@@ -20,6 +20,8 @@ import { FakeTables, providerOf } from './cli/helpers/fake-tables';
 import { deployedConfig, EU, MASTER_TABLE } from './helpers/config';
 import { slaveItem, type SlaveItemOptions } from './helpers/state';
 import { awsError } from './helpers/writes';
+import { recordedTelemetry } from './helpers/telemetry';
+import type { Telemetry } from '../../handler/telemetry';
 
 const client = new DynamoDBClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
 const ddb = mockClient(DynamoDBClient);
@@ -31,6 +33,7 @@ let tables: FakeTables;
 let slaveState: Item | undefined;
 let checkpoints: Map<number, Item>;
 let logged: Record<string, unknown>[];
+let telemetry: Telemetry;
 
 /** The state table: the slave's state item, segment checkpoints saved and read back, markCopied and startCopy. */
 function installStateTable(): void {
@@ -57,7 +60,7 @@ function parkedForCopy(options: SlaveItemOptions = {}): Item {
 }
 
 function run(event: unknown, options: { config?: Partial<ReplicatorConfig>; remainingMs?: number } = {}): ReturnType<typeof copySegment> {
-  return copySegment(event, { config: deployedConfig({ slaves: [FRESH], ...options.config }), clients: providerOf(client), log: (entry) => logged.push(entry) }, options.remainingMs ?? 60_000);
+  return copySegment(event, { config: deployedConfig({ slaves: [FRESH], ...options.config }), clients: providerOf(client), telemetry }, options.remainingMs ?? 60_000);
 }
 
 const event = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({ slave: 'eu', segment: 0, totalSegments: 1, ...overrides });
@@ -69,7 +72,7 @@ describe('Function: copySegment', () => {
     tables.install(ddb);
     slaveState = parkedForCopy();
     checkpoints = new Map();
-    logged = [];
+    ({ telemetry, logged } = recordedTelemetry({ namespace: 'DynamoReplicator', replicatorName: 'orders-replicator' }));
     installStateTable();
   });
 
@@ -129,7 +132,7 @@ describe('Function: copySegment', () => {
     const config = Object.fromEntries(Object.entries(deployedConfig({ slaves: [FRESH] })).filter(([name]) => name !== missing)) as unknown as ReplicatorConfig;
 
     // Act
-    const copying = copySegment(event(), { config, clients: providerOf(client), log: (entry) => logged.push(entry) }, 60_000);
+    const copying = copySegment(event(), { config, clients: providerOf(client), telemetry }, 60_000);
 
     // Assess
     await expect(copying).rejects.toBeInstanceOf(ConfigurationError);

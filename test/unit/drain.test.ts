@@ -8,6 +8,8 @@ import type { ReplicatorConfig } from '../../handler/types';
 import { deployedConfig, EU, mockedClients, US } from './helpers/config';
 import { FakeStateTable, parkedKeyOf } from './helpers/fake-state-table';
 import { awsError, FAST_BACKOFF } from './helpers/writes';
+import { recordedTelemetry } from './helpers/telemetry';
+import type { Telemetry } from '../../handler/telemetry';
 
 const ddb = mockClient(DynamoDBClient);
 const NOW = 1_800_000_000_000;
@@ -17,9 +19,10 @@ const clock = (): number => NOW + Date.now() - started;
 
 let fake: FakeStateTable;
 let logged: Record<string, unknown>[];
+let telemetry: Telemetry;
 
 function drainWith(config: Partial<ReplicatorConfig> = {}, remainingMs = 10_000): ReturnType<typeof drainSlaves> {
-  const options: DrainOptions = { config: deployedConfig({ slaves: [EU], ...config }), clients: mockedClients(), log: (entry) => logged.push(entry), now: clock, backoff: FAST_BACKOFF };
+  const options: DrainOptions = { config: deployedConfig({ slaves: [EU], ...config }), clients: mockedClients(), telemetry, now: clock, backoff: FAST_BACKOFF };
   return drainSlaves(options, remainingMs);
 }
 
@@ -30,7 +33,7 @@ describe('Function: drainSlaves', () => {
     started = Date.now();
     fake = new FakeStateTable(clock);
     fake.install(ddb);
-    logged = [];
+    ({ telemetry, logged } = recordedTelemetry({ namespace: 'DynamoReplicator', replicatorName: 'orders-replicator' }));
   });
 
   afterEach(() => {
@@ -241,7 +244,7 @@ describe('Function: drainSlaves', () => {
     const withoutMaster = Object.fromEntries(Object.entries(deployedConfig({ slaves: [EU] })).filter(([name]) => name !== 'masterTable')) as unknown as ReplicatorConfig;
 
     // Act
-    const result = await drainSlaves({ config: withoutMaster, clients: mockedClients(), log: (entry) => logged.push(entry), now: clock, backoff: FAST_BACKOFF }, 10_000);
+    const result = await drainSlaves({ config: withoutMaster, clients: mockedClients(), telemetry, now: clock, backoff: FAST_BACKOFF }, 10_000);
 
     // Assess
     expect(slaveEvents()).toEqual([]);
@@ -277,7 +280,7 @@ describe('Function: drainSlaves', () => {
     await drainWith();
 
     // Assess
-    expect(logged[0]).toMatchObject({ level: 'warn', message: 'drain', slave: 'eu', mode: 'parked', pending: 1 });
+    expect(logged[0]).toMatchObject({ level: 'WARN', message: 'drain', slave: 'eu', mode: 'parked', pending: 1 });
     expect(logged[1]).toEqual({
       _aws: {
         Timestamp: expect.any(Number) as unknown,
@@ -348,7 +351,7 @@ describe('Function: drainSlaves', () => {
     const config = Object.fromEntries(Object.entries(deployedConfig()).filter(([name]) => name !== missing)) as unknown as ReplicatorConfig;
 
     // Act
-    const draining = drainSlaves({ config, clients: mockedClients(), log: (entry) => logged.push(entry) }, 10_000);
+    const draining = drainSlaves({ config, clients: mockedClients(), telemetry }, 10_000);
 
     // Assess
     await expect(draining).rejects.toBeInstanceOf(ConfigurationError);

@@ -25,10 +25,13 @@ describe('Function: handler, with a configuration it rejects', () => {
 
   beforeEach(() => {
     lines = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((line: string | Uint8Array) => {
-      lines.push(JSON.parse(String(line)) as Record<string, unknown>);
-      return true;
-    });
+    // Powertools writes errors to standard error and metrics to standard output; Lambda logs both, in this order.
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation((line: string | Uint8Array) => {
+        lines.push(JSON.parse(String(line)) as Record<string, unknown>);
+        return true;
+      });
+    }
     lambda.on(ListEventSourceMappingsCommand).resolves({ EventSourceMappings: [{ UUID: 'mapping-1', State: 'Enabled' }, { UUID: 'mapping-0', State: 'Disabled' }] });
     lambda.on(UpdateEventSourceMappingCommand).resolves({});
   });
@@ -50,11 +53,14 @@ describe('Function: handler, with a configuration it rejects', () => {
     expect(lambda).toHaveReceivedCommandWith(ListEventSourceMappingsCommand, { FunctionName: FUNCTION_ARN, EventSourceArn: STREAM_ARN });
     expect(lambda.commandCalls(UpdateEventSourceMappingCommand).map((call) => call.args[0].input)).toEqual([{ UUID: 'mapping-1', Enabled: false }]);
     expect(lines[0]).toEqual({
-      level: 'error',
+      level: 'ERROR',
       message:
         'configuration rejected; event source mapping mapping-1 disabled so that no record is consumed: fix the configuration, then re-enable the mapping (terraform apply does)',
       error: 'REPLICATOR_SLAVES.eu.table_name: is missing: every slave needs region and table_name',
       disabledMappings: ['mapping-1'],
+      service: 'orders-replicator',
+      timestamp: expect.any(String) as unknown,
+      sampling_rate: 0,
     });
     expect(lines[1]).toMatchObject({
       _aws: { CloudWatchMetrics: [{ Namespace: 'Team/Replication', Dimensions: [['Replicator']], Metrics: [{ Name: 'ConfigurationErrors', Unit: 'Count' }] }] },
@@ -87,7 +93,7 @@ describe('Function: handler, with a configuration it rejects', () => {
     // Assess
     await expect(invoking).rejects.toThrow('REPLICATOR_STATE_TABLE: is not set');
     expect(lines[0]).toMatchObject({
-      level: 'error',
+      level: 'ERROR',
       message:
         'configuration rejected; the event source mapping could not be disabled (AccessDeniedException: not authorized to perform: lambda:UpdateEventSourceMapping): every invocation fails until the configuration is fixed',
       disabledMappings: [],

@@ -27,10 +27,13 @@ describe('Lambda entry points', () => {
 
   beforeEach(() => {
     output = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((line: string | Uint8Array) => {
-      output.push(String(line));
-      return true;
-    });
+    // Powertools writes warnings and errors to standard error, the rest to standard output: Lambda logs both.
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation((line: string | Uint8Array) => {
+        output.push(String(line));
+        return true;
+      });
+    }
   });
 
   afterEach(() => {
@@ -86,7 +89,7 @@ describe('Lambda entry points', () => {
       await expect(second).rejects.toThrow('REPLICATOR_SLAVES.eu.table_name: is missing');
       expect(ddb.calls()).toHaveLength(0);
       const lines = output.map((line) => JSON.parse(line) as Record<string, unknown>);
-      expect(lines[0]).toMatchObject({ level: 'error', error: 'REPLICATOR_SLAVES.eu.table_name: is missing: every slave needs region and table_name' });
+      expect(lines[0]).toMatchObject({ level: 'ERROR', error: 'REPLICATOR_SLAVES.eu.table_name: is missing: every slave needs region and table_name' });
       expect(String(lines[0]?.message)).toContain('configuration rejected; the event source mapping could not be disabled (the invocation names no function or stream to find the mapping by)');
     });
   });
