@@ -2,7 +2,7 @@ import { ConfigurationError } from './errors';
 import type { ReplicatorConfig, SlaveConfig } from './types';
 
 const EXAMPLE = '{"eu":{"region":"eu-west-1","table_name":"orders-replica"}}';
-const SLAVE_FIELDS = ['region', 'table_name', 'role_arn', 'external_id', 'endpoint', 'initial_copy'] as const;
+const SLAVE_FIELDS = ['region', 'table_name', 'role_arn', 'external_id', 'endpoint', 'initial_copy', 'enabled'] as const;
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
@@ -65,7 +65,7 @@ export function libraryConfig(slaves: readonly SlaveConfig[]): ReplicatorConfig 
 }
 
 /**
- * Parses the `REPLICATOR_SLAVES` JSON: `{ "<name>": { region, table_name, role_arn?, external_id?, endpoint?, initial_copy? } }`.
+ * Parses the `REPLICATOR_SLAVES` JSON: `{ "<name>": { region, table_name, role_arn?, external_id?, endpoint?, initial_copy?, enabled? } }`.
  * A field set to `null` (as Terraform's `jsonencode` writes an unset optional) counts as absent.
  */
 export function parseSlaves(json: string | undefined, field = 'REPLICATOR_SLAVES'): SlaveConfig[] {
@@ -128,10 +128,8 @@ function parseSlave(field: string, name: string, value: unknown): SlaveConfig {
   if (endpoint !== undefined && !isHttpUrl(endpoint)) {
     throw new ConfigurationError(`${at}.endpoint`, `"${endpoint}" is not an http(s) URL: write one like "http://127.0.0.1:8000"`);
   }
-  const initialCopy = value.initial_copy;
-  if (initialCopy !== undefined && initialCopy !== null && typeof initialCopy !== 'boolean') {
-    throw new ConfigurationError(`${at}.initial_copy`, `must be true or false, not ${JSON.stringify(initialCopy)}`);
-  }
+  const initialCopy = optionalBoolean(at, value, 'initial_copy');
+  const enabled = optionalBoolean(at, value, 'enabled');
   return {
     name,
     region,
@@ -140,7 +138,16 @@ function parseSlave(field: string, name: string, value: unknown): SlaveConfig {
     ...(externalId === undefined ? {} : { externalId }),
     ...(endpoint === undefined ? {} : { endpoint }),
     ...(initialCopy === true ? { initialCopy } : {}),
+    ...(enabled === false ? { enabled } : {}),
   };
+}
+
+/** A field that is true, false, or left out (null is left out: Terraform's jsonencode writes an unset optional so). */
+function optionalBoolean(at: string, value: Record<string, unknown>, field: string): boolean | undefined {
+  const flag = value[field];
+  if (flag === undefined || flag === null) return undefined;
+  if (typeof flag !== 'boolean') throw new ConfigurationError(`${at}.${field}`, `must be true or false, not ${JSON.stringify(flag)}`);
+  return flag;
 }
 
 /** Where a table is, as far as telling the master from a slave goes. */

@@ -81,7 +81,9 @@ async function drainSlave(slave: SlaveConfig, context: DrainContext): Promise<Dr
   if (!state.exists && slave.initialCopy === true) state = await store.startCopy(slave.name, deadline);
   if (state.mode === 'live') return { mode: 'live', drained: 0, pending: 0, oldestParkedAgeSeconds: 0, errors: [] };
   const ageOf = (current: SlaveState): number => (current.parkedSince === undefined ? 0 : Math.max(0, Math.round((now() - current.parkedSince) / 1000)));
-  if (state.copy === 'pending') {
+  // Nothing is applied to a slave waiting for its copy, or paused; its backlog and age are still reported, so that the
+  // parked-age alarm sees a long pause.
+  if (state.copy === 'pending' || slave.enabled === false) {
     return { mode: 'parked', drained: 0, pending: await store.countParked(slave.name, deadline), oldestParkedAgeSeconds: ageOf(state), errors: [] };
   }
   const leased = await store.takeDrainLease(slave.name, owner, context.leaseUntil, deadline);

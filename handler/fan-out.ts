@@ -6,6 +6,9 @@ import { parkedChangeFor, type SlaveMode, type SlaveState, type StateStore } fro
 import type { Deadline } from './timing';
 import type { ReplicatorConfig, SlaveConfig, StreamChange, WriteRequest } from './types';
 
+/** Why the changes of a slave with `enabled: false` are parked. */
+export const PAUSED_REASON = 'slave is paused (enabled = false): its changes are kept until it is enabled again';
+
 /** A write for the slaves and the stream record it comes from. */
 export interface PendingWrite {
   readonly write: WriteRequest;
@@ -43,19 +46,25 @@ export interface FanOutContext {
 /**
  * Stage 4 for one slave. A live slave gets the writes within its own budget (`slaveBudgetMs`), so a slave in
  * trouble never holds the others back; whatever it did not take by then (throttled, down, denied, an item it
- * rejects) is parked. A parked slave, and a new one whose initial copy has not started, has every write parked:
- * nothing may reach it directly before its parked changes do.
+ * rejects) is parked. A parked slave, a paused one (`enabled: false`), and a new one whose initial copy has not
+ * started, has every write parked: nothing may reach it directly before its parked changes do.
  */
 export async function fanOut(slave: SlaveConfig, writes: readonly PendingWrite[], state: SlaveState | undefined, context: FanOutContext): Promise<SlaveOutcome> {
   const { store, config } = context;
   const startsCopy = slave.initialCopy === true && state?.exists !== true;
-  const parked = state?.mode === 'parked' || startsCopy;
+  // Marked parked already, or about to be by the copy's first mark: no direct write may land before the drain's.
+  const markedParked = state?.mode === 'parked' || startsCopy;
+  const paused = slave.enabled === false;
+  const parked = markedParked || paused;
   const outcome = { slave: slave.name, written: 0, retries: 0, lagMs: null as number | null, errors: [] as string[] };
-  if (writes.length === 0 && !startsCopy) return { ...outcome, mode: parked ? 'parked' : 'live', parked: 0, failed: [] };
+  if (writes.length === 0 && !startsCopy) return { ...outcome, mode: markedParked ? 'parked' : 'live', parked: 0, failed: [] };
+  if (paused && store === undefined) {
+    return { ...outcome, mode: 'live', parked: 0, failed: [...writes], errors: [`slave "${slave.name}" is paused (enabled = false), and without a state table its changes cannot be parked`] };
+  }
 
   let toPark: { pending: PendingWrite; reason: string }[];
   if (parked && store !== undefined) {
-    const reason = startsCopy ? 'initial copy pending' : (state?.reason ?? 'slave is parked');
+    const reason = paused ? PAUSED_REASON : startsCopy ? 'initial copy pending' : (state?.reason ?? 'slave is parked');
     toPark = writes.map((pending) => ({ pending, reason }));
   } else {
     const byKey = new Map(writes.map((pending) => [pending.write.keyId, pending]));
@@ -93,7 +102,7 @@ export async function fanOut(slave: SlaveConfig, writes: readonly PendingWrite[]
     }
     if (store === undefined) return { ...outcome, mode: 'live', parked: 0, failed: toPark.map(({ pending }) => pending) };
   }
-  return park(slave, toPark, state, startsCopy, parked, store, context, outcome);
+  return park(slave, toPark, state, startsCopy, markedParked, store, context, outcome);
 }
 
 /**

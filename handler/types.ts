@@ -20,6 +20,11 @@ export interface SlaveConfig {
    * initial copy marks it copied, then drained and live. Harmless once the slave has been handed over.
    */
   readonly initialCopy?: true;
+  /**
+   * `false` pauses the slave: nothing is written to it, every change is parked for it, and the drain leaves it
+   * alone, until it is enabled again and the drain catches it up. For a slave that is broken for a while.
+   */
+  readonly enabled?: false;
 }
 
 /** Everything the replicator reads from its environment. */

@@ -31,7 +31,7 @@ export interface CliIo {
   readonly clients?: ClientProvider;
 }
 
-const SLAVES_HELP = 'slave tables as REPLICATOR_SLAVES JSON: {"<name>":{"region":"...","table_name":"...","role_arn?":"...","external_id?":"...","endpoint?":"...","initial_copy?":true}}';
+const SLAVES_HELP = 'slave tables as REPLICATOR_SLAVES JSON: {"<name>":{"region":"...","table_name":"...","role_arn?":"...","external_id?":"...","endpoint?":"...","initial_copy?":true,"enabled?":false}}';
 
 /**
  * Runs `dynamo-replicator <backfill|verify> [flags]` and resolves with the exit code. Never throws: every error is

@@ -22,7 +22,8 @@ describe('Function: loadConfig', () => {
           external_id: 'shared-secret',
           endpoint: 'https://dynamodb.us-east-1.amazonaws.com',
         },
-        fresh: { region: 'ap-southeast-2', table_name: 'orders-ap', initial_copy: true },
+        fresh: { region: 'ap-southeast-2', table_name: 'orders-ap', initial_copy: true, enabled: true },
+        paused: { region: 'eu-west-2', table_name: 'orders-uk', enabled: false },
       }),
     };
 
@@ -42,6 +43,7 @@ describe('Function: loadConfig', () => {
           endpoint: 'https://dynamodb.us-east-1.amazonaws.com',
         },
         { name: 'fresh', region: 'ap-southeast-2', tableName: 'orders-ap', initialCopy: true },
+        { name: 'paused', region: 'eu-west-2', tableName: 'orders-uk', enabled: false },
       ],
       skipTtlDeletes: false,
       writeConcurrency: 8,
@@ -55,7 +57,7 @@ describe('Function: loadConfig', () => {
 
   it('treats null optional fields as absent, as jsonencode writes them', () => {
     // Act
-    const [slave] = parseSlaves(slaves({ eu: { region: 'eu-west-1', table_name: 'orders-eu', role_arn: null, external_id: null, endpoint: null, initial_copy: null } }));
+    const [slave] = parseSlaves(slaves({ eu: { region: 'eu-west-1', table_name: 'orders-eu', role_arn: null, external_id: null, endpoint: null, initial_copy: null, enabled: null } }));
 
     // Assess
     expect(slave).toEqual({ name: 'eu', region: 'eu-west-1', tableName: 'orders-eu' });
@@ -99,8 +101,9 @@ describe('Function: loadConfig', () => {
     ['a missing table name', slaves({ eu: { region: 'eu-west-1' } }), 'REPLICATOR_SLAVES.eu.table_name: is missing'],
     ['a bad region', slaves({ eu: { region: 'eu-west1', table_name: 'orders' } }), 'REPLICATOR_SLAVES.eu.region: "eu-west1" is not an AWS region: write one like "eu-west-1"'],
     ['a bad table name', slaves({ eu: { region: 'eu-west-1', table_name: 'a b' } }), 'REPLICATOR_SLAVES.eu.table_name: "a b" is not a DynamoDB table name'],
-    ['a misspelt field', slaves({ eu: { region: 'eu-west-1', tabel_name: 'orders' } }), 'REPLICATOR_SLAVES.eu.tabel_name: is not a slave field: the fields are region, table_name, role_arn, external_id, endpoint, initial_copy'],
+    ['a misspelt field', slaves({ eu: { region: 'eu-west-1', tabel_name: 'orders' } }), 'REPLICATOR_SLAVES.eu.tabel_name: is not a slave field: the fields are region, table_name, role_arn, external_id, endpoint, initial_copy, enabled'],
     ['a string for initial_copy', slaves({ eu: { region: 'eu-west-1', table_name: 'orders', initial_copy: 'yes' } }), 'REPLICATOR_SLAVES.eu.initial_copy: must be true or false, not "yes"'],
+    ['a number for enabled', slaves({ eu: { region: 'eu-west-1', table_name: 'orders', enabled: 0 } }), 'REPLICATOR_SLAVES.eu.enabled: must be true or false, not 0'],
     ['a number for a string', slaves({ eu: { region: 'eu-west-1', table_name: 42 } }), 'REPLICATOR_SLAVES.eu.table_name: must be a non-empty string, not 42'],
     ['a bad role ARN', slaves({ eu: { region: 'eu-west-1', table_name: 'orders', role_arn: 'replica-writer' } }), 'REPLICATOR_SLAVES.eu.role_arn: "replica-writer" is not an IAM role ARN'],
     ['an external id without a role', slaves({ eu: { region: 'eu-west-1', table_name: 'orders', external_id: 'abc' } }), 'REPLICATOR_SLAVES.eu.external_id: is only used when assuming a role: set role_arn too'],

@@ -168,6 +168,27 @@ describe('Function: drainSlaves', () => {
     expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
   });
 
+  it('applies nothing to a paused slave (enabled: false), takes no lease, and reports its backlog and age', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 1, epoch: 0, parkedSince: NOW - 7_000 });
+    fake.park('eu', 'a');
+
+    // Act
+    const result = await drainWith({ slaves: [{ ...EU, enabled: false }] });
+
+    // Assess
+    expect(slaveEvents()).toEqual([]);
+    expect(result.slaves.eu).toEqual({ mode: 'parked', drained: 0, pending: 1, oldestParkedAgeSeconds: 7, errors: [] });
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+
+    // Act: enabled again
+    const resumed = await drainWith({ slaves: [EU] });
+
+    // Assess
+    expect(slaveEvents()).toEqual(['write orders-eu put a=parked', 'live eu']);
+    expect(resumed.slaves.eu).toMatchObject({ mode: 'live', drained: 1, pending: 0 });
+  });
+
   it('creates the state of a new initial-copy slave parked with its copy pending, and applies nothing', async () => {
     // Act
     const result = await drainWith({ slaves: [{ ...EU, initialCopy: true }] });

@@ -2,7 +2,7 @@ import { BatchWriteItemCommand, DynamoDBClient, UpdateItemCommand, type BatchWri
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fanOut, type FanOutContext, type PendingWrite } from '../../handler/fan-out';
+import { fanOut, PAUSED_REASON, type FanOutContext, type PendingWrite } from '../../handler/fan-out';
 import { StateStore, type SlaveState } from '../../handler/state-store';
 import type { SlaveConfig } from '../../handler/types';
 import { deployedConfig, EU, mockedClients, STATE_TABLE } from './helpers/config';
@@ -163,6 +163,36 @@ describe('Function: fanOut', () => {
     expect(parkedEpochs).toEqual(['6', '6']);
     expect(outcome).toMatchObject({ mode: 'parked', written: 0, parked: 2, failed: [] });
     expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, { ExpressionAttributeValues: expect.objectContaining({ ':epoch': { N: '6' } }) as Record<string, AttributeValue> });
+  });
+
+  it('never writes a paused slave (enabled: false): marks it parked first, then keeps every write for it', async () => {
+    // Prepare
+    answerWrites({});
+    ddb.on(UpdateItemCommand).resolves({});
+    const paused: SlaveConfig = { ...EU, enabled: false };
+
+    // Act
+    const outcome = await fanOut(paused, [...writes('a'), pendingWrite(deleteWrite('b'))], live(2), contextWith());
+
+    // Assess
+    expect(slaveCalls()).toHaveLength(0);
+    expect(parkedKeys()).toEqual(['delete b', 'put a']);
+    expect(parkedReasons()).toEqual([PAUSED_REASON, PAUSED_REASON]);
+    expect(outcome).toMatchObject({ mode: 'parked', written: 0, parked: 2, failed: [] });
+    // Marked parked before the changes were kept (so that no container still running the old configuration writes
+    // the slave directly), and again after.
+    const order = ddb.calls().map((call) => (call.args[0] instanceof UpdateItemCommand ? 'mark' : 'park'));
+    expect(order).toEqual(['mark', 'park', 'mark']);
+  });
+
+  it('reports the writes of a paused slave failed when there is no state table to park them in (library use)', async () => {
+    // Act
+    const outcome = await fanOut({ ...EU, enabled: false }, writes('a'), undefined, contextWith({ withStore: false }));
+
+    // Assess
+    expect(ddb.calls()).toHaveLength(0);
+    expect(outcome.failed.map((pending) => pending.write.keyId)).toHaveLength(1);
+    expect(outcome.errors).toEqual(['slave "eu" is paused (enabled = false), and without a state table its changes cannot be parked']);
   });
 
   it('reports a parked slave without writes as parked, touching nothing', async () => {
