@@ -24,9 +24,9 @@ resource "aws_lambda_function" "drain" {
 
   function_name    = local.function_names.drain
   description      = "Applies the changes parked for the slaves of ${var.master_table_name} (${local.region})."
-  role             = aws_iam_role.drain.arn
-  filename         = data.archive_file.lambda.output_path
-  source_code_hash = filebase64sha256(local.bundle_path)
+  role             = local.function_role_arns.drain
+  filename         = local.lambda_package
+  source_code_hash = local.lambda_package_hash
   handler          = "index.drain"
   runtime          = var.runtime
   architectures    = [var.architecture]
@@ -39,8 +39,9 @@ resource "aws_lambda_function" "drain" {
 
   tags = var.tags
 
-  # The log group must exist first, or Lambda creates one with no retention.
-  depends_on = [aws_cloudwatch_log_group.drain]
+  # The log group must exist first, or Lambda creates one with no retention;
+  # a new slave's table and write grant before the drain names the slave.
+  depends_on = [aws_cloudwatch_log_group.drain, aws_iam_role_policy.drain, aws_iam_role_policy.drain_slave, module.replica_table]
 }
 
 resource "aws_cloudwatch_event_rule" "drain" {

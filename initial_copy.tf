@@ -104,9 +104,9 @@ resource "aws_lambda_function" "copy" {
 
   function_name    = local.function_names.copy
   description      = "Copies one parallel-scan segment of ${var.master_table_name} (${local.region}) to a new slave."
-  role             = aws_iam_role.copy[0].arn
-  filename         = data.archive_file.lambda.output_path
-  source_code_hash = filebase64sha256(local.bundle_path)
+  role             = local.function_role_arns.copy
+  filename         = local.lambda_package
+  source_code_hash = local.lambda_package_hash
   handler          = "index.copySegment"
   runtime          = var.runtime
   architectures    = [var.architecture]
@@ -119,8 +119,9 @@ resource "aws_lambda_function" "copy" {
 
   tags = var.tags
 
-  # The log group must exist first, or Lambda creates one with no retention.
-  depends_on = [aws_cloudwatch_log_group.copy]
+  # The log group must exist first, or Lambda creates one with no retention;
+  # a new slave's table and write grant before the copy names the slave.
+  depends_on = [aws_cloudwatch_log_group.copy, aws_iam_role_policy.copy, aws_iam_role_policy.copy_slave, module.replica_table]
 }
 
 resource "aws_sfn_state_machine" "initial_copy" {

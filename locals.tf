@@ -21,6 +21,13 @@ locals {
   same_account_slaves = { for key, slave in var.slaves : key => slave if slave.role_arn == null }
   created_slaves      = { for key, slave in var.slaves : key => slave if slave.create_table }
 
+  # The master's key, as DescribeTable reports it (none for the key DynamoDB
+  # owns); the state table's and the slaves' are inputs (iam.tf grants them).
+  master_kms_key_arn = try(one([
+    for sse in data.aws_dynamodb_table.master.server_side_encryption : sse.kms_key_arn
+    if sse.enabled && sse.kms_key_arn != null && sse.kms_key_arn != ""
+  ]), null)
+
   # A same-account slave at the master's own region and name is the master.
   # The rule of handler/config.ts (rejectMasterAsSlave): same account, region,
   # table name and endpoint.
@@ -35,8 +42,9 @@ locals {
     { stream = var.name, drain = "${var.name}-drain" },
     local.copy_enabled ? { copy = "${var.name}-copy" } : {},
   )
+  # The copy function's too, for output policy_documents.
   log_group_arns = {
-    for role, fn in local.function_names :
+    for role, fn in merge(local.function_names, { copy = "${var.name}-copy" }) :
     role => "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${fn}"
   }
   stream_function_arn = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.name}"
@@ -55,11 +63,24 @@ locals {
     for role, full in local.role_full_names :
     role => length(full) <= 64 ? full : "${substr(full, 0, 55)}-${substr(sha1(full), 0, 8)}"
   }
-  role_arns = { for role, n in local.role_names : role => "arn:${local.partition}:iam::${local.account_id}:role/${n}" }
+  # A role's ARN holds its path: arn:<partition>:iam::<account>:role<path><name>.
+  role_path = coalesce(var.role_path, "/")
+  role_arns = { for role, n in local.role_names : role => "arn:${local.partition}:iam::${local.account_id}:role${local.role_path}${n}" }
+
+  # The role each function runs with: the module's own, or with
+  # create_role = false the caller's lambda_role for all three. Built from
+  # names either way, so known at plan time.
+  function_role_arns = {
+    for role in ["stream", "drain", "copy"] :
+    role => var.create_role ? local.role_arns[role] : var.lambda_role
+  }
 
   # The roles that write the slaves, hence the principals a cross-account
   # slave's writer role must trust.
   slave_writer_roles = local.copy_enabled ? ["stream", "drain", "copy"] : ["stream", "drain"]
+  slave_writer_principal_arns = var.create_role ? [
+    for role in local.slave_writer_roles : local.role_arns[role]
+  ] : [var.lambda_role]
 
   state_table_name = "${var.name}-state"
   state_table_arn  = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.state_table_name}"
@@ -81,17 +102,22 @@ locals {
   copy_function_arn  = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.name}-copy"
 
   # The same environment for the three entry points of the one bundle.
+  # enabled = false keeps a slave in the list: its changes are parked in the
+  # state table, never written, and the drain leaves them there until the
+  # slave is enabled again (see docs/module.md).
+  slaves_environment = {
+    for key, slave in var.slaves : key => {
+      region       = slave.region
+      table_name   = slave.table_name
+      role_arn     = slave.role_arn
+      external_id  = slave.external_id
+      endpoint     = slave.endpoint
+      initial_copy = slave.initial_copy
+      enabled      = slave.enabled
+    }
+  }
   function_environment = {
-    REPLICATOR_SLAVES = jsonencode({
-      for key, slave in var.slaves : key => {
-        region       = slave.region
-        table_name   = slave.table_name
-        role_arn     = slave.role_arn
-        external_id  = slave.external_id
-        endpoint     = slave.endpoint
-        initial_copy = slave.initial_copy
-      }
-    })
+    REPLICATOR_SLAVES            = jsonencode(local.slaves_environment)
     REPLICATOR_STATE_TABLE       = local.state_table_name
     REPLICATOR_MASTER_TABLE      = var.master_table_name
     REPLICATOR_NAME              = var.name
@@ -99,7 +125,29 @@ locals {
     REPLICATOR_SKIP_TTL_DELETES  = tostring(var.skip_ttl_deletes)
     REPLICATOR_WRITE_CONCURRENCY = tostring(var.write_concurrency)
     REPLICATOR_METRICS_NAMESPACE = var.metrics_namespace
+    POWERTOOLS_LOG_LEVEL         = var.log_level
   }
 
-  bundle_path = "${path.module}/dist/lambda/index.mjs"
+  # Lambda measures the environment as the JSON of its variables, 4 KB at
+  # most (4096 bytes). Every slave adds its entry of REPLICATOR_SLAVES, JSON
+  # inside JSON.
+  environment_limit_bytes = 4096
+  environment_bytes       = length(jsonencode(local.function_environment))
+  environment_fixed_bytes = length(jsonencode(merge(local.function_environment, { REPLICATOR_SLAVES = "{}" })))
+  environment_slave_bytes = {
+    for key, slave in local.slaves_environment :
+    key => length(jsonencode(jsonencode({ (key) = slave }))) - length(jsonencode("{}")) + 1
+  }
+  environment_largest_slave_bytes = max(1, values(local.environment_slave_bytes)...)
+  environment_slaves_that_fit     = floor((local.environment_limit_bytes - local.environment_fixed_bytes) / local.environment_largest_slave_bytes)
+
+  # The deployment package: a zip of the bundle, committed beside it by
+  # `npm run build` (no timestamps, fixed modes, stored), so that a plan saved
+  # on one machine applies on another with the same file and hash.
+  lambda_package      = "${path.module}/dist/lambda/function.zip"
+  lambda_package_hash = filebase64sha256(local.lambda_package)
+
+  # The alias the mapping invokes: it names the version the last apply
+  # published, so a bad deploy is rolled back by pointing it at the previous one.
+  function_alias_name = "live"
 }

@@ -3,15 +3,6 @@ data "aws_dynamodb_table" "master" {
   name   = var.master_table_name
 }
 
-# The zip is rebuilt at every plan into .terraform of the calling root, outside
-# the module's tree, under a name unique to this instance so that two instances
-# never race on one file.
-data "archive_file" "lambda" {
-  type        = "zip"
-  source_file = local.bundle_path
-  output_path = "${path.root}/.terraform/dynamo-replicator/${local.region}-${var.name}.zip"
-}
-
 resource "aws_cloudwatch_log_group" "lambda" {
   # checkov:skip=CKV_AWS_338:The logs are operational (per-batch errors, not an audit trail); retention is the log_retention_in_days input, 30 days by default.
   # checkov:skip=CKV_AWS_158:A customer managed key is the caller's choice (log_kms_key_arn); by default CloudWatch Logs encrypts with its own key.
@@ -34,9 +25,10 @@ resource "aws_lambda_function" "this" {
 
   function_name    = var.name
   description      = "Replicates ${var.master_table_name} (${local.region}) to ${length(var.slaves)} slave table(s)."
-  role             = aws_iam_role.lambda.arn
-  filename         = data.archive_file.lambda.output_path
-  source_code_hash = filebase64sha256(local.bundle_path)
+  role             = local.function_role_arns.stream
+  filename         = local.lambda_package
+  source_code_hash = local.lambda_package_hash
+  publish          = true
   handler          = "index.handler"
   runtime          = var.runtime
   architectures    = [var.architecture]
@@ -60,10 +52,51 @@ resource "aws_lambda_function" "this" {
       condition     = length(local.slaves_equal_to_master) == 0
       error_message = "slaves.${join(", slaves.", local.slaves_equal_to_master)}: is the master table itself (${var.master_table_name} in ${local.region}): replicating a table into itself would loop forever; point the slave at another table, region or account."
     }
+    precondition {
+      condition     = local.environment_bytes <= local.environment_limit_bytes
+      error_message = "The functions' environment would be ${local.environment_bytes} bytes, over Lambda's limit of ${local.environment_limit_bytes}: REPLICATOR_SLAVES takes ${local.environment_bytes - local.environment_fixed_bytes} bytes for ${length(var.slaves)} slaves (the largest ${local.environment_largest_slave_bytes}), the other variables ${local.environment_fixed_bytes}, so at most ${local.environment_slaves_that_fit} slaves of that size fit. Split the slaves over several module calls with different names, or shorten their keys, table names and external IDs."
+    }
+    precondition {
+      condition     = var.create_role || var.lambda_role != null
+      error_message = "create_role = false needs lambda_role: the ARN of the existing role the functions run with (it must grant what output policy_documents lists), e.g. lambda_role = \"arn:aws:iam::111122223333:role/orders-replicator\"; or set create_role = true."
+    }
+    precondition {
+      condition     = !var.create_role || var.lambda_role == null
+      error_message = "lambda_role is used only with create_role = false: remove lambda_role, or set create_role = false to run the functions with it."
+    }
+    precondition {
+      condition     = !var.attach_policy_json || var.policy_json != null
+      error_message = "attach_policy_json = true needs policy_json: an IAM policy document in JSON (e.g. data.aws_iam_policy_document.extra.json); or set attach_policy_json = false."
+    }
+    precondition {
+      condition     = !var.attach_policy_statements || length(var.policy_statements) > 0
+      error_message = "attach_policy_statements = true needs at least one entry in policy_statements, e.g. { ReadArchive = { actions = [\"s3:GetObject\"], resources = [\"arn:aws:s3:::archive/*\"] } }; or set attach_policy_statements = false."
+    }
   }
 
   # The log group must exist first, or Lambda creates one with no retention.
-  depends_on = [aws_cloudwatch_log_group.lambda]
+  # A new slave's table and its write grant must exist before the function
+  # names the slave, or its first writes are AccessDenied or
+  # ResourceNotFound (and parked) until they do.
+  depends_on = [
+    aws_cloudwatch_log_group.lambda,
+    aws_iam_role_policy.lambda,
+    aws_iam_role_policy.slave,
+    module.replica_table,
+  ]
+}
+
+# The mapping invokes this alias, which names the version the last apply
+# published: `aws lambda update-alias --function-name <name> --name live
+# --function-version <previous>` rolls a bad deploy back at once (the next
+# apply points it at the newest version again).
+resource "aws_lambda_alias" "live" {
+  region = var.region
+
+  name             = local.function_alias_name
+  description      = "The version of ${var.name} the event source mapping invokes."
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
 }
 
 module "replica_table" {
@@ -79,6 +112,40 @@ module "replica_table" {
 
   read_capacity  = data.aws_dynamodb_table.master.read_capacity
   write_capacity = data.aws_dynamodb_table.master.write_capacity
+  autoscaling    = var.slave_autoscaling
+
+  # A slave that serves reads answers the master's queries: the same indexes
+  # and table class.
+  global_secondary_indexes = [
+    for gsi in data.aws_dynamodb_table.master.global_secondary_index : {
+      name               = gsi.name
+      hash_key           = gsi.hash_key
+      range_key          = gsi.range_key == "" ? null : gsi.range_key
+      projection_type    = gsi.projection_type
+      non_key_attributes = coalesce(gsi.non_key_attributes, [])
+      read_capacity      = gsi.read_capacity
+      write_capacity     = gsi.write_capacity
+    }
+  ]
+  local_secondary_indexes = [
+    for lsi in data.aws_dynamodb_table.master.local_secondary_index : {
+      name               = lsi.name
+      range_key          = lsi.range_key
+      projection_type    = lsi.projection_type
+      non_key_attributes = coalesce(lsi.non_key_attributes, [])
+    }
+  ]
+  table_class = coalesce(data.aws_dynamodb_table.master.table_class, "STANDARD")
+  # The slave expires items as the master does, unless it is an archive that
+  # keeps what the master's TTL deletes.
+  ttl_attribute_name = var.skip_ttl_deletes ? null : one([for t in data.aws_dynamodb_table.master.ttl : t.attribute_name if t.enabled])
+
+  # The replay after an outage or a copy writes faster than the master was
+  # written: the slave starts as warm as the master, or as asked.
+  warm_throughput = var.slave_warm_throughput != null ? var.slave_warm_throughput : try(one([
+    for w in data.aws_dynamodb_table.master.warm_throughput : w if w.read_units_per_second > 0 && w.write_units_per_second > 0
+  ]), null)
+  on_demand_throughput = var.slave_on_demand_throughput
 
   point_in_time_recovery_enabled = var.slave_point_in_time_recovery
   deletion_protection_enabled    = var.slave_deletion_protection
@@ -89,7 +156,7 @@ module "replica_table" {
 resource "aws_lambda_event_source_mapping" "this" {
   region = var.region
 
-  function_name     = aws_lambda_function.this.arn
+  function_name     = aws_lambda_alias.live.arn
   event_source_arn  = data.aws_dynamodb_table.master.stream_arn
   enabled           = var.enabled
   starting_position = var.starting_position

@@ -4,18 +4,28 @@ output "function_name" {
 }
 
 output "function_arn" {
-  description = "ARN of the stream function."
+  description = "ARN of the stream function (unqualified)."
   value       = aws_lambda_function.this.arn
 }
 
+output "function_version" {
+  description = "Version of the stream function the last apply published, which the alias names."
+  value       = aws_lambda_function.this.version
+}
+
+output "function_alias_arn" {
+  description = "ARN of the stream function's alias \"live\", which the mapping invokes: point it at an earlier version to roll a deploy back."
+  value       = aws_lambda_alias.live.arn
+}
+
 output "role_name" {
-  description = "Name of the stream function's IAM role."
-  value       = aws_iam_role.lambda.name
+  description = "Name of the stream function's IAM role: the module's, or with create_role = false the name in lambda_role."
+  value       = var.create_role ? one(aws_iam_role.lambda[*].name) : element(split("/", var.lambda_role), length(split("/", var.lambda_role)) - 1)
 }
 
 output "role_arn" {
-  description = "ARN of the stream function's IAM role."
-  value       = aws_iam_role.lambda.arn
+  description = "ARN of the stream function's IAM role: the module's, or lambda_role."
+  value       = var.create_role ? one(aws_iam_role.lambda[*].arn) : var.lambda_role
 }
 
 output "log_group_name" {
@@ -69,8 +79,18 @@ output "drain_function_arn" {
 }
 
 output "drain_role_arn" {
-  description = "ARN of the drain function's IAM role."
-  value       = aws_iam_role.drain.arn
+  description = "ARN of the drain function's IAM role: the module's, or lambda_role."
+  value       = var.create_role ? one(aws_iam_role.drain[*].arn) : var.lambda_role
+}
+
+output "policy_documents" {
+  description = "Every IAM policy the functions need, by function (stream, drain, and copy with the state machine) and policy name, as JSON: the inline policies the module attaches to the roles it creates, or, with create_role = false, what lambda_role must grant. Known at plan time."
+  value = {
+    for fn, policy in local.function_policies : fn => merge(
+      { "${var.name}-${fn}" = policy },
+      { for key, slave_policy in local.slave_policies : "${var.name}-${fn == "stream" ? "" : "${fn}-"}slave-${key}" => slave_policy },
+    ) if fn != "copy" || local.copy_enabled
+  }
 }
 
 output "initial_copy_state_machine_arn" {
@@ -80,7 +100,7 @@ output "initial_copy_state_machine_arn" {
 
 output "slave_writer_principal_arns" {
   description = "ARNs of the roles that write the slaves (stream function, drain, and copy function when the state machine is enabled): the principals a cross-account slave's writer role must trust. Built from names, so known at plan time."
-  value       = [for role in local.slave_writer_roles : local.role_arns[role]]
+  value       = local.slave_writer_principal_arns
 }
 
 output "slave_tables" {
@@ -110,5 +130,19 @@ output "alarm_names" {
     aws_cloudwatch_metric_alarm.rejected_records[*].alarm_name,
     aws_cloudwatch_metric_alarm.configuration_errors[*].alarm_name,
     aws_cloudwatch_metric_alarm.records_given_up[*].alarm_name,
+    aws_cloudwatch_metric_alarm.polling_stalled[*].alarm_name,
+    aws_cloudwatch_metric_alarm.throttles[*].alarm_name,
+    aws_cloudwatch_metric_alarm.duration[*].alarm_name,
+    aws_cloudwatch_metric_alarm.destination_delivery_failures[*].alarm_name,
   )
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard (<name>-<region>: dashboards are global to the account), or null with create_dashboard = false."
+  value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
+}
+
+output "dashboard_arn" {
+  description = "ARN of the CloudWatch dashboard, or null with create_dashboard = false."
+  value       = one(aws_cloudwatch_dashboard.this[*].dashboard_arn)
 }

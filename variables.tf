@@ -39,8 +39,9 @@ variable "slaves" {
     region: the slave's region. table_name: its name. role_arn: for a table in another account, the role the function assumes to write it.
     external_id: the external ID that role's trust policy demands (only with role_arn). endpoint: a DynamoDB endpoint URL, for emulators only.
     create_table: create the table in its region with the master's key schema and billing mode (same-account slaves only).
-    kms_key_arn: a KMS key of the slave's region to encrypt the created table with (only with create_table; null uses the key DynamoDB owns).
+    kms_key_arn: the customer managed KMS key of the slave's table, in its region (same-account slaves only): a created table is encrypted with it, and the functions' roles may use it through DynamoDB. Null: the key DynamoDB owns (or the AWS managed key). For a slave in another account, give the key to modules/slave-access-role (kms_key_arns).
     initial_copy: the slave joins with a copy of the master's items: its changes are parked from the stream function's first invocation until the copy marks it copied, then the drain applies them (see docs/module.md). It may stay set after that.
+    enabled: false pauses the slave without destroying its table: its changes are parked in the state table, never written, and the drain leaves them there until it is enabled again, then applies them in order.
   EOT
   type = map(object({
     region       = string
@@ -51,6 +52,7 @@ variable "slaves" {
     create_table = optional(bool, false)
     kms_key_arn  = optional(string)
     initial_copy = optional(bool, false)
+    enabled      = optional(bool, true)
   }))
 
   validation {
@@ -102,8 +104,18 @@ variable "slaves" {
   }
 
   validation {
-    condition     = alltrue([for s in values(var.slaves) : s.kms_key_arn == null || s.create_table])
-    error_message = "kms_key_arn only applies to a table the module creates: set create_table = true on that slave, or remove kms_key_arn."
+    condition     = alltrue([for s in values(var.slaves) : s.kms_key_arn == null || s.role_arn == null])
+    error_message = "kms_key_arn is for slaves in this account: for a slave written through role_arn, give its table's key to modules/slave-access-role (kms_key_arns) in the slave's account, and remove kms_key_arn here."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.slaves) : s.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", s.kms_key_arn))])
+    error_message = "Each slave's kms_key_arn must be a KMS key ARN in the slave's region, e.g. \"arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\" (not an alias or a key ID)."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.slaves) : s.kms_key_arn == null || try(split(":", s.kms_key_arn)[3] == s.region, false)])
+    error_message = "Each slave's kms_key_arn must be a key of the slave's own region (DynamoDB uses only keys of the table's region): take the key, or the multi-Region replica key, whose ARN names that region."
   }
 
   validation {
@@ -229,6 +241,17 @@ variable "metrics_namespace" {
   }
 }
 
+variable "log_level" {
+  description = "Level of the functions' JSON log lines, as POWERTOOLS_LOG_LEVEL (Powertools for AWS Lambda Logger): INFO logs one line per batch and per drained slave, WARN only batches with parked changes or errors, ERROR only batches re-delivered or refused, SILENT none. Metrics are written at every level."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"], var.log_level)
+    error_message = "log_level must be one of DEBUG, INFO, WARN, ERROR or SILENT (upper case), e.g. \"WARN\"."
+  }
+}
+
 variable "batch_size" {
   description = "Largest number of stream records in one invocation."
   type        = number
@@ -346,6 +369,115 @@ variable "state_table_deletion_protection" {
   default     = true
 }
 
+variable "create_role" {
+  description = "Create the functions' IAM roles (stream function, drain, copy function), as terraform-aws-lambda's create_role. False: the module creates none of them nor their policies, and the three functions run with lambda_role, which must grant what output policy_documents lists. The state machine's role is created either way."
+  type        = bool
+  default     = true
+}
+
+variable "lambda_role" {
+  description = "ARN of an existing IAM role the three functions run with when create_role is false (terraform-aws-lambda's lambda_role). It must trust lambda.amazonaws.com, and is then the principal a cross-account slave's writer role trusts (output slave_writer_principal_arns)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_role == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", var.lambda_role))
+    error_message = "lambda_role must be an IAM role ARN, e.g. \"arn:aws:iam::111122223333:role/orders-replicator\", or be left null when create_role is true."
+  }
+}
+
+variable "role_path" {
+  description = "Path of the IAM roles the module creates (terraform-aws-lambda's role_path), e.g. \"/replication/\". Null is \"/\". Role ARNs, and output slave_writer_principal_arns, hold the path."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_path == null || can(regex("^/([!-~]{0,510}/)?$", var.role_path))
+    error_message = "role_path must start and end with \"/\", e.g. \"/replication/\" (at most 512 printable ASCII characters, no spaces), or be left null for \"/\"."
+  }
+}
+
+variable "role_permissions_boundary" {
+  description = "ARN of the managed policy set as the permissions boundary of every IAM role the module creates (terraform-aws-lambda's role_permissions_boundary). It must allow what each role's policies grant, or those calls are denied."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$", var.role_permissions_boundary))
+    error_message = "role_permissions_boundary must be the ARN of a managed IAM policy, e.g. \"arn:aws:iam::111122223333:policy/replication-boundary\", or be left null."
+  }
+}
+
+variable "attach_policy_json" {
+  description = "Add policy_json as an inline policy of each function role the module creates (terraform-aws-lambda's attach_policy_json). A flag apart from policy_json, so that a policy_json known only after apply still plans."
+  type        = bool
+  default     = false
+}
+
+variable "policy_json" {
+  description = "An IAM policy document (JSON) added to each function role the module creates (stream, drain, copy) when attach_policy_json is true, e.g. data.aws_iam_policy_document.extra.json."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.policy_json == null || can(jsondecode(var.policy_json).Statement)
+    error_message = "policy_json must be an IAM policy document in JSON with a Statement, e.g. data.aws_iam_policy_document.extra.json, or be left null."
+  }
+}
+
+variable "attach_policy_statements" {
+  description = "Add policy_statements as an inline policy of each function role the module creates (terraform-aws-lambda's attach_policy_statements)."
+  type        = bool
+  default     = false
+}
+
+variable "policy_statements" {
+  description = <<-EOT
+    IAM statements added, as one inline policy, to each function role the module creates (stream, drain, copy) when attach_policy_statements is true: terraform-aws-lambda's policy_statements, typed.
+    The map key is the statement's Sid unless sid is set (characters other than letters and digits dropped). effect: "Allow" (default) or "Deny".
+    Exactly one of actions and not_actions, and one of resources and not_resources. condition: a list of { test, variable, values }, e.g. { test = "StringEquals", variable = "aws:RequestedRegion", values = ["eu-west-1"] }.
+  EOT
+  type = map(object({
+    sid           = optional(string)
+    effect        = optional(string, "Allow")
+    actions       = optional(list(string))
+    not_actions   = optional(list(string))
+    resources     = optional(list(string))
+    not_resources = optional(list(string))
+    condition = optional(list(object({
+      test     = string
+      variable = string
+      values   = list(string)
+    })), [])
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for st in values(var.policy_statements) : contains(["Allow", "Deny"], st.effect)])
+    error_message = "Each policy_statements entry's effect must be \"Allow\" or \"Deny\"."
+  }
+
+  validation {
+    condition     = alltrue([for st in values(var.policy_statements) : (st.actions == null) != (st.not_actions == null) && (st.resources == null) != (st.not_resources == null)])
+    error_message = "Each policy_statements entry needs exactly one of actions and not_actions, and exactly one of resources and not_resources, e.g. { actions = [\"kms:Decrypt\"], resources = [\"arn:aws:kms:eu-west-1:111122223333:key/...\"] }."
+  }
+
+  validation {
+    condition     = alltrue([for key, st in var.policy_statements : can(regex("^[0-9A-Za-z]+$", coalesce(st.sid, replace(key, "/[^0-9A-Za-z]/", ""), "-")))])
+    error_message = "Each policy_statements entry needs a Sid of letters and digits: a key with at least one letter or digit, or sid = \"ReadArchive\"."
+  }
+
+  validation {
+    condition     = length(distinct([for key, st in var.policy_statements : coalesce(st.sid, replace(key, "/[^0-9A-Za-z]/", ""), "-")])) == length(var.policy_statements)
+    error_message = "Two policy_statements entries have the same Sid (from their sid, or their key without its other characters): IAM requires each Sid to be unique in a policy; rename one."
+  }
+
+  validation {
+    condition     = alltrue([for st in values(var.policy_statements) : length(distinct([for c in st.condition : "${c.test}/${c.variable}"])) == length(st.condition)])
+    error_message = "A policy_statements entry's condition names the same test and variable twice: put all the values in one { test, variable, values }."
+  }
+}
+
 variable "drain_schedule_expression" {
   description = "EventBridge schedule of the drain, which applies parked changes and reports ParkedPending and OldestParkedAgeSeconds every run."
   type        = string
@@ -416,7 +548,7 @@ variable "copy_timeout" {
 }
 
 variable "create_alarms" {
-  description = "Create the CloudWatch alarms: stream backlog (IteratorAge), function errors, per slave failed records and age of the oldest parked change, rejected records, configuration errors, batches given up on (written to the failure bucket)."
+  description = "Create the CloudWatch alarms: stream backlog (IteratorAge), polling stalled (master writes, nothing polled), function errors, throttles and duration near the timeout, per slave failed records and age of the oldest parked change, rejected records, configuration errors, batches given up on (written to the failure bucket) and batches the failure bucket could not take."
   type        = bool
   default     = true
 }
@@ -444,7 +576,7 @@ variable "parked_age_alarm_threshold_seconds" {
 }
 
 variable "alarm_topic_arn" {
-  description = "ARN of an existing SNS topic the alarms notify. Ignored when create_alarm_topic is true."
+  description = "Deprecated: list the topic in alarm_actions and ok_actions instead. ARN of an existing SNS topic the alarms notify on ALARM and on OK, added to alarm_actions and ok_actions. Cannot be set with create_alarm_topic."
   type        = string
   default     = null
 
@@ -455,7 +587,7 @@ variable "alarm_topic_arn" {
 }
 
 variable "create_alarm_topic" {
-  description = "Create an SNS topic for the alarms to notify (output alarm_topic_arn) instead of using alarm_topic_arn."
+  description = "Create an SNS topic (output alarm_topic_arn) that every alarm notifies on ALARM and on OK, besides alarm_actions and ok_actions. Cannot be set with alarm_topic_arn."
   type        = bool
   default     = false
 }
@@ -473,13 +605,111 @@ variable "slave_point_in_time_recovery" {
 }
 
 variable "slave_deletion_protection" {
-  description = "Enable deletion protection on the slave tables this module creates."
+  description = "Enable deletion protection on the slave tables this module creates, so that removing a slave from slaves, or renaming its key, cannot delete its table. Set false (and apply) before removing one on purpose; enabled = false pauses a slave instead."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "tags" {
   description = "Tags for every resource the module creates."
   type        = map(string)
   default     = {}
+}
+
+variable "alarm_actions" {
+  description = "ARNs the alarms notify when they enter ALARM (SNS topics, Lambda functions, Systems Manager incident plans...), as terraform-aws-modules takes them. The created topic (create_alarm_topic) or alarm_topic_arn is added."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.alarm_actions : can(regex("^arn:aws[a-z-]*:[a-z0-9-]+:", a))])
+    error_message = "Each of alarm_actions must be an ARN, e.g. \"arn:aws:sns:eu-west-1:111122223333:ops\"."
+  }
+}
+
+variable "ok_actions" {
+  description = "ARNs the alarms notify when they return to OK. The created topic (create_alarm_topic) or alarm_topic_arn is added."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.ok_actions : can(regex("^arn:aws[a-z-]*:[a-z0-9-]+:", a))])
+    error_message = "Each of ok_actions must be an ARN, e.g. \"arn:aws:sns:eu-west-1:111122223333:ops\"."
+  }
+}
+
+variable "duration_alarm_threshold_percent" {
+  description = "Share of timeout, in percent, that the longest invocation of the stream function in 5 minutes must exceed to raise the duration-near-timeout alarm."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.duration_alarm_threshold_percent > 0 && var.duration_alarm_threshold_percent < 100
+    error_message = "duration_alarm_threshold_percent must be a percentage of timeout above 0 and below 100, e.g. 80."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard, <name>-<region>: per slave lag, records/s, retries, failed, parked and drained records, parked changes pending and their age; IteratorAge, master writes against records polled, errors and throttles."
+  type        = bool
+  default     = true
+}
+
+variable "slave_autoscaling" {
+  description = <<-EOT
+    Auto scaling of the read and write capacity of created slave tables whose master is PROVISIONED (on-demand slaves need none). Their global secondary indexes keep the master's indexes' capacity, unscaled (see docs/module.md).
+    enabled: register the scalable targets and target-tracking policies. The minimum is the master's capacity (a slave takes every write of the master). Either way, Terraform sets a slave's capacity only at creation.
+    max_read_capacity, max_write_capacity: the maximum; null means 4 times the minimum. target_utilization: percent of consumed to provisioned capacity the policy keeps, 20 to 90.
+  EOT
+  type = object({
+    enabled            = optional(bool, true)
+    max_read_capacity  = optional(number)
+    max_write_capacity = optional(number)
+    target_utilization = optional(number, 70)
+  })
+  default = {}
+
+  validation {
+    condition     = var.slave_autoscaling.target_utilization >= 20 && var.slave_autoscaling.target_utilization <= 90
+    error_message = "slave_autoscaling.target_utilization must be a percentage between 20 and 90, e.g. 70."
+  }
+
+  validation {
+    condition = alltrue([
+      for m in [var.slave_autoscaling.max_read_capacity, var.slave_autoscaling.max_write_capacity] :
+      m == null || try(m >= 1 && floor(m) == m, false)
+    ])
+    error_message = "slave_autoscaling.max_read_capacity and max_write_capacity must be whole numbers of capacity units, at least 1, or null for 4 times the master's capacity."
+  }
+}
+
+variable "slave_warm_throughput" {
+  description = "Warm throughput of created on-demand slave tables (read_units_per_second, write_units_per_second), so that the replay after an outage or an initial copy is not throttled while the table scales. Null gives each slave the master's warm throughput."
+  type = object({
+    read_units_per_second  = number
+    write_units_per_second = number
+  })
+  default = null
+
+  validation {
+    condition     = var.slave_warm_throughput == null || try(var.slave_warm_throughput.read_units_per_second >= 12000 && var.slave_warm_throughput.write_units_per_second >= 4000, false)
+    error_message = "slave_warm_throughput must be at least read_units_per_second = 12000 and write_units_per_second = 4000 (what DynamoDB gives a new on-demand table), or null for the master's warm throughput."
+  }
+}
+
+variable "slave_on_demand_throughput" {
+  description = "Maximum request units per second of created on-demand slave tables (max_read_request_units, max_write_request_units; -1 for no maximum), a cap on the cost of a replay burst. Writes above it are throttled, and the slave's changes are parked and drained. Null sets no maximum."
+  type = object({
+    max_read_request_units  = optional(number, -1)
+    max_write_request_units = optional(number, -1)
+  })
+  default = null
+
+  validation {
+    condition = var.slave_on_demand_throughput == null || alltrue([
+      for m in [try(var.slave_on_demand_throughput.max_read_request_units, -1), try(var.slave_on_demand_throughput.max_write_request_units, -1)] :
+      m == -1 || (m >= 1 && floor(m) == m)
+    ])
+    error_message = "slave_on_demand_throughput.max_read_request_units and max_write_request_units must be -1 (no maximum) or whole numbers of request units per second, at least 1."
+  }
 }

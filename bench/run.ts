@@ -6,7 +6,7 @@
  * Sizes: BENCH_RECORDS (stream records per throughput and outage run, 20,000), BENCH_BATCH_SIZE (1,000),
  * BENCH_ROUNDS (3), BENCH_DRAIN_CHANGES (20,000), BENCH_COPY_ITEMS (20,000), BENCH_COPY_SEGMENTS (8), BENCH_ITEMS
  * (the command-line backfill, 10,000). BENCH_ONLY=drain,outage,... runs some of: throughput, drain, outage, copy,
- * memory, backfill.
+ * memory, telemetry, backfill.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ import { initialCopyScenario } from './initial-copy';
 import { drainScenario, outageScenario } from './isolation';
 import { describeMachine, machineLine, markdownTable, type Row } from './report';
 import { batchesOf, syntheticRecords, writesOf } from './synthetic';
+import { telemetryScenario, type TelemetryCost } from './telemetry';
 import { throughputScenario } from './throughput';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 20_000);
@@ -29,7 +30,10 @@ const DRAIN_CHANGES = Number(process.env.BENCH_DRAIN_CHANGES ?? 20_000);
 const COPY_ITEMS = Number(process.env.BENCH_COPY_ITEMS ?? 20_000);
 const COPY_SEGMENTS = Number(process.env.BENCH_COPY_SEGMENTS ?? 8);
 const COPY_WORKERS = [1, 2, 4] as const;
-const SCENARIOS = ['throughput', 'drain', 'outage', 'copy', 'memory', 'backfill'] as const;
+const SCENARIOS = ['throughput', 'drain', 'outage', 'copy', 'memory', 'telemetry', 'backfill'] as const;
+/** Stream records per telemetry run, and its batch sizes: the default one and a live-rate one. */
+const TELEMETRY_RECORDS = Number(process.env.BENCH_TELEMETRY_RECORDS ?? 10_000);
+const TELEMETRY_BATCH_SIZES = [100, 25] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const ONLY = new Set((process.env.BENCH_ONLY ?? SCENARIOS.join(',')).split(',').map((name) => name.trim()));
 for (const name of ONLY) if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: "${name}" is not one of ${SCENARIOS.join(', ')}`);
@@ -99,6 +103,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const notes: string[] = [];
   let memory: MemoryResult | undefined;
+  let telemetry: TelemetryCost[] | undefined;
   try {
     await warmUp(masterEngine, [first, second, third]);
     const settings = { batchSize: BATCH_SIZE, rounds: ROUNDS, masterEngine };
@@ -116,6 +121,14 @@ async function main(): Promise<void> {
         `memory, one batch of 10,000 records (${memory.eventJsonMb.toFixed(1)} MB of JSON): peak RSS ${memory.peakRssMb.toFixed(0)} MB against ${memory.eventOnlyRssMb.toFixed(0)} MB for the runtime holding the parsed event alone (${(memory.peakRssMb / memory.eventOnlyRssMb).toFixed(2)}x)`,
       );
     }
+    if (runs('telemetry')) {
+      telemetry = await telemetryScenario(TELEMETRY_RECORDS, TELEMETRY_BATCH_SIZES, ROUNDS, first, masterEngine);
+      for (const cost of telemetry) {
+        notes.push(
+          `logs and metrics (Powertools Logger and Metrics), batches of ${cost.batchSize}, 1 slave: ${cost.withTelemetryMs.toFixed(1)} ms of client CPU per 1,000 records against ${cost.withoutTelemetryMs.toFixed(1)} ms with both off (${cost.ratio.toFixed(2)}x)`,
+        );
+      }
+    }
   } finally {
     await Promise.all([masterEngine, first, second, third].map((engine) => engine.stop()));
   }
@@ -132,7 +145,7 @@ async function main(): Promise<void> {
   console.log(`wall time: ${Math.floor(wallSeconds / 60)} min ${wallSeconds % 60} s`);
   writeFileSync(
     'bench/results.json',
-    `${JSON.stringify({ machine, records: RECORDS, batchSize: BATCH_SIZE, rounds: ROUNDS, drainChanges: DRAIN_CHANGES, copyItems: COPY_ITEMS, copySegments: COPY_SEGMENTS, wallSeconds, rows, memory, backfill }, null, 2)}\n`,
+    `${JSON.stringify({ machine, records: RECORDS, batchSize: BATCH_SIZE, rounds: ROUNDS, drainChanges: DRAIN_CHANGES, copyItems: COPY_ITEMS, copySegments: COPY_SEGMENTS, wallSeconds, rows, memory, telemetry, backfill }, null, 2)}\n`,
   );
 }
 

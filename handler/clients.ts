@@ -20,12 +20,14 @@ export interface ClientProvider {
  * Sockets are kept alive and plentiful: the writer runs many BatchWriteItem calls per slave at once. Every attempt is
  * bounded: a connection that does not open, or a response that does not come, fails the attempt (see timing.ts).
  */
-function requestHandler(): { httpAgent: HttpAgent; httpsAgent: HttpsAgent; connectionTimeout: number; requestTimeout: number } {
+function requestHandler(): { httpAgent: HttpAgent; httpsAgent: HttpsAgent; connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: boolean } {
   return {
     httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 128 }),
     httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 128 }),
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
+    // Without it, @smithy/node-http-handler 4.x only logs a warning when requestTimeout passes and lets the attempt hang.
+    throwOnRequestTimeout: true,
   };
 }
 

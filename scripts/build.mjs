@@ -8,6 +8,7 @@ import { build } from 'esbuild';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
+import { writeLambdaPackage } from './lambda-package.mjs';
 
 const common = {
   bundle: true,
@@ -37,7 +38,8 @@ await Promise.all([
         keepNames: true,
         mainFields: ['module', 'main'],
         banner: { js: requireShim },
-      })
+        // The module deploys the zip of the bundle; both are committed.
+      }).then(() => writeLambdaPackage('dist/lambda/index.mjs', 'dist/lambda/function.zip'))
     : Promise.resolve(),
   build({ ...common, entryPoints: ['handler/index.ts'], outfile: 'dist/lib/index.mjs', format: 'esm', packages: 'external' }),
   build({

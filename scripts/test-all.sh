@@ -28,15 +28,22 @@ bash scripts/toolchain/ensure.sh >"$toolchain_log" 2>&1 &
 toolchain_pid=$!
 trap 'kill "$toolchain_pid" 2>/dev/null || true' EXIT
 
+# The bundle and the zip the module deploys are committed: both must be what a fresh build of handler/ writes.
 bundle_is_fresh() {
-  local committed
-  committed=$(mktemp)
-  cp dist/lambda/index.mjs "$committed"
+  local committed file stale=0
+  committed=$(mktemp -d)
+  for file in index.mjs function.zip; do
+    if [[ -f dist/lambda/$file ]]; then cp "dist/lambda/$file" "$committed/$file"; fi
+  done
   npm run --silent build
-  if ! cmp -s "$committed" dist/lambda/index.mjs; then
-    echo "dist/lambda/index.mjs differs from a fresh build of handler/: run 'npm run build' and commit dist/lambda/index.mjs" >&2
-    return 1
-  fi
+  for file in index.mjs function.zip; do
+    if ! cmp -s "$committed/$file" "dist/lambda/$file"; then
+      echo "dist/lambda/$file differs from a fresh build of handler/: run 'npm run build' and commit dist/lambda/$file" >&2
+      stale=1
+    fi
+  done
+  rm -rf "$committed"
+  return "$stale"
 }
 
 wait_for_toolchain() {
@@ -55,7 +62,9 @@ layer 'unit tests' npx vitest run --project unit --coverage
 layer 'package' node test/package/check-package.mjs
 layer 'integration tests' npx vitest run --project integration
 layer 'terraform toolchain' wait_for_toolchain
+layer 'lambda runtime (RIE + RIC)' bash test/runtime/run.sh
 layer 'terraform checks and terratest' bash scripts/terraform-test.sh
+layer 'opentofu validate and plans' bash scripts/opentofu-test.sh
 
 printf '\n=== wall time per layer ===\n'
 printf '%s\n' "${timings[@]}"

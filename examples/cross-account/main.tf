@@ -50,6 +50,7 @@ module "slave_table" {
   range_key    = data.aws_dynamodb_table.master.range_key
   attributes   = data.aws_dynamodb_table.master.attribute
   billing_mode = "PAY_PER_REQUEST"
+  kms_key_arn  = var.slave_kms_key_arn
 }
 
 # ...and the role that may write it, which only the replicator's roles may
@@ -63,7 +64,9 @@ module "slave_writer" {
   name                 = "${var.name}-writer"
   replicator_role_arns = local.replicator_role_arns
   external_id          = var.external_id
-  slave_table_arns     = [module.slave_table.arn]
+  # From names, as the role ARNs above, so that the plan shows the policy.
+  slave_table_arns = ["arn:${data.aws_partition.current.partition}:dynamodb:${var.slave_region}:${data.aws_caller_identity.slave.account_id}:table/${var.slave_table_name}"]
+  kms_key_arns     = compact([var.slave_kms_key_arn])
 }
 
 # In the master's account: the replicator, writing the slave through that role.

@@ -39,3 +39,9 @@ variable "external_id" {
   type        = string
   default     = "orders-replication"
 }
+
+variable "slave_kms_key_arn" {
+  description = "Customer managed KMS key the slave's account encrypts its table with, in slave_region; the writer role may use it through DynamoDB. Null: the key DynamoDB owns."
+  type        = string
+  default     = null
+}

@@ -31,7 +31,7 @@ variable "range_key" {
 }
 
 variable "attributes" {
-  description = "Attribute definitions; only those of hash_key and range_key are kept, so the master's full list can be passed as it is."
+  description = "Attribute definitions; only those the keys of the table and of its indexes use are kept, so the master's full list can be passed as it is."
   type = set(object({
     name = string
     type = string
@@ -55,13 +55,13 @@ variable "billing_mode" {
 }
 
 variable "read_capacity" {
-  description = "Read capacity units, used only with PROVISIONED."
+  description = "Read capacity units, used only with PROVISIONED: the capacity at creation and the scaler's minimum. Later changes are not applied to the table (its capacity is the scaler's), only to that minimum."
   type        = number
   default     = 0
 }
 
 variable "write_capacity" {
-  description = "Write capacity units, used only with PROVISIONED. A slave receives every write of the master: give it at least the master's."
+  description = "Write capacity units, used only with PROVISIONED: the capacity at creation and the scaler's minimum, as read_capacity. A slave receives every write of the master: give it at least the master's."
   type        = number
   default     = 0
 
@@ -78,9 +78,9 @@ variable "point_in_time_recovery_enabled" {
 }
 
 variable "deletion_protection_enabled" {
-  description = "Enable deletion protection."
+  description = "Enable deletion protection: on by default, as terraform-aws-dynamodb-table does, so that a replica is not destroyed by a rename or a removed slave. Set false before destroying it on purpose."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "kms_key_arn" {
@@ -93,4 +93,94 @@ variable "tags" {
   description = "Tags for the table."
   type        = map(string)
   default     = {}
+}
+
+variable "global_secondary_indexes" {
+  description = "Global secondary indexes: the master's, so that the slave serves the same queries. read_capacity and write_capacity are used only with PROVISIONED, and are not scaled."
+  type = list(object({
+    name               = string
+    hash_key           = string
+    range_key          = optional(string)
+    projection_type    = string
+    non_key_attributes = optional(list(string), [])
+    read_capacity      = optional(number)
+    write_capacity     = optional(number)
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for gsi in var.global_secondary_indexes : contains(["ALL", "KEYS_ONLY", "INCLUDE"], gsi.projection_type)])
+    error_message = "Each global secondary index's projection_type must be \"ALL\", \"KEYS_ONLY\" or \"INCLUDE\"."
+  }
+}
+
+variable "local_secondary_indexes" {
+  description = "Local secondary indexes: the master's. They exist only from the table's creation: adding or removing one replaces the table."
+  type = list(object({
+    name               = string
+    range_key          = string
+    projection_type    = string
+    non_key_attributes = optional(list(string), [])
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for lsi in var.local_secondary_indexes : contains(["ALL", "KEYS_ONLY", "INCLUDE"], lsi.projection_type)])
+    error_message = "Each local secondary index's projection_type must be \"ALL\", \"KEYS_ONLY\" or \"INCLUDE\"."
+  }
+}
+
+variable "ttl_attribute_name" {
+  description = "Attribute whose epoch-seconds value expires an item (DynamoDB TTL): the master's. Null leaves TTL off."
+  type        = string
+  default     = null
+}
+
+variable "table_class" {
+  description = "STANDARD or STANDARD_INFREQUENT_ACCESS: the master's."
+  type        = string
+  default     = "STANDARD"
+
+  validation {
+    condition     = contains(["STANDARD", "STANDARD_INFREQUENT_ACCESS"], var.table_class)
+    error_message = "table_class must be \"STANDARD\" or \"STANDARD_INFREQUENT_ACCESS\"."
+  }
+}
+
+variable "autoscaling" {
+  description = <<-EOT
+    Auto scaling of a PROVISIONED table's read and write capacity (ignored on demand), by target tracking. The minimum is read_capacity and write_capacity.
+    enabled: register the scalable targets and policies; the table's capacity is never changed by Terraform after creation either way.
+    max_read_capacity, max_write_capacity: the maximum, null for 4 times the minimum. target_utilization: percent of consumed to provisioned capacity to keep, 20 to 90.
+  EOT
+  type = object({
+    enabled            = optional(bool, true)
+    max_read_capacity  = optional(number)
+    max_write_capacity = optional(number)
+    target_utilization = optional(number, 70)
+  })
+  default = {}
+
+  validation {
+    condition     = var.autoscaling.target_utilization >= 20 && var.autoscaling.target_utilization <= 90
+    error_message = "autoscaling.target_utilization must be a percentage between 20 and 90, e.g. 70."
+  }
+}
+
+variable "warm_throughput" {
+  description = "Warm throughput of an on-demand table (ignored with PROVISIONED): the reads and writes per second it takes from creation on, without throttling while it scales. Null leaves DynamoDB's default for a new table."
+  type = object({
+    read_units_per_second  = number
+    write_units_per_second = number
+  })
+  default = null
+}
+
+variable "on_demand_throughput" {
+  description = "Maximum read and write request units per second of an on-demand table (ignored with PROVISIONED), -1 for no maximum. Null sets none."
+  type = object({
+    max_read_request_units  = optional(number, -1)
+    max_write_request_units = optional(number, -1)
+  })
+  default = null
 }

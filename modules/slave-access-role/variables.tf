@@ -40,6 +40,17 @@ variable "slave_table_arns" {
   }
 }
 
+variable "kms_key_arns" {
+  description = "ARNs of the customer managed KMS keys the listed tables are encrypted with: the role may use each through DynamoDB in the key's own region only (kms:Decrypt, kms:DescribeKey, kms:GenerateDataKey, conditioned on kms:ViaService). Empty for tables with the key DynamoDB owns or the AWS managed key. Each key's policy must also allow this account's principals."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", arn))])
+    error_message = "kms_key_arns must list KMS key ARNs, e.g. [\"arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab\"] (not aliases or key IDs)."
+  }
+}
+
 variable "tags" {
   description = "Tags for the role."
   type        = map(string)

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Terraform toolchain the tests and static checks need, into a
-# cache outside the repo, then writes <cache>/toolchain/env.sh to source.
+# Installs the Terraform toolchain the tests and static checks need (and
+# OpenTofu, and the Lambda runtime emulator and client), into a cache outside
+# the repo, then writes <cache>/toolchain/env.sh to source.
 #
 #   scripts/toolchain/ensure.sh [--force-tofu] [--offline-providers]
 #   . "${DYNAMO_REPLICATOR_CACHE:-$HOME/.cache/dynamo-replicator}/toolchain/env.sh"
 #
-#   --force-tofu         build and use OpenTofu even if terraform is on PATH
+#   --force-tofu         select OpenTofu as TERRAFORM_BINARY even if terraform
+#                        is on PATH (it is built, or found on PATH, either way)
 #   --offline-providers  build the providers into a filesystem mirror even if
 #                        registry.terraform.io answers
 #
@@ -28,12 +30,13 @@ AWS_PROVIDER_GO_VERSION=v1.60.1-0.20260602190131-5f2286d6d836
 # s3control defines no type the module uses, but aws_s3_bucket reads and
 # writes its tags through the S3 Control client, which panics unregistered.
 AWS_PROVIDER_SERVICES="appautoscaling cloudwatch dynamodb events iam kms lambda logs meta s3 s3control scheduler sfn sns sqs sts"
-# The newest archive provider the Go proxy serves: v2 tags are not Go versions
-# either, and no v2 commit was found on it. 1.3.0 lacks output_file_mode.
-ARCHIVE_PROVIDER_VERSION=1.3.0
-ARCHIVE_PROVIDER_MODULE=github.com/terraform-providers/terraform-provider-archive
-ARCHIVE_PROVIDER_GO_VERSION=v1.3.0
 OPENTOFU_VERSION=v1.10.6
+# The Lambda Runtime Interface Emulator: the proxy serves no tagged release
+# (v1.23.0 is not served), only this pseudo-version of the main branch.
+AWS_LAMBDA_RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator
+AWS_LAMBDA_RIE_VERSION=v0.0.0-20261030222936-bef5c4ba774d
+# The Node.js Runtime Interface Client (npm), with its native part built by node-gyp.
+AWS_LAMBDA_RIC_VERSION=4.0.2
 TFLINT_VERSION=v0.64.0
 TERRAFORM_DOCS_VERSION=v0.20.0
 CHECKOV_VERSION=3.3.30
@@ -49,7 +52,7 @@ for arg in "$@"; do
   case "$arg" in
     --force-tofu) force_tofu=1 ;;
     --offline-providers) offline_providers=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "ensure.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -126,18 +129,23 @@ go_build_module() { # <module> <version> <pkg> <out> <ldflags> [go build flags..
   mv "$out.tmp" "$out"
 }
 
-# ---- Terraform CLI --------------------------------------------------------------
-# Looked up without our own bin directory, so that a tofu built here earlier
-# (on PATH once env.sh is sourced) is still checked against its pin.
+# ---- Terraform CLI and OpenTofu ---------------------------------------------------
+# Both are always there: TERRAFORM_BINARY runs every layer, TOFU_BINARY runs
+# validate and the plan tests again (scripts/opentofu-test.sh). Looked up
+# without our own bin directory, so that a tofu built here earlier (on PATH
+# once env.sh is sourced) is still checked against its pin.
 path_outside_cache=$(tr ':' '\n' <<<"$PATH" | grep -v -x -F "$bin" | paste -sd: -)
-need_tofu_build=0
+if PATH=$path_outside_cache command -v tofu >/dev/null 2>&1; then
+  tofu_binary=$(PATH=$path_outside_cache command -v tofu)
+  need_tofu_build=0
+else
+  tofu_binary=$bin/tofu
+  need_tofu_build=1
+fi
 if [[ $force_tofu -eq 0 ]] && PATH=$path_outside_cache command -v terraform >/dev/null 2>&1; then
   terraform_binary=terraform
-elif [[ $force_tofu -eq 0 ]] && PATH=$path_outside_cache command -v tofu >/dev/null 2>&1; then
-  terraform_binary=tofu
 else
   terraform_binary=tofu
-  need_tofu_build=1
 fi
 
 # ---- Providers: from the registry if it answers, else a local mirror -----------
@@ -148,10 +156,6 @@ fi
 
 aws_dir="$providers/registry.terraform.io/hashicorp/aws/$AWS_PROVIDER_VERSION/linux_amd64"
 aws_bin="$aws_dir/terraform-provider-aws_v${AWS_PROVIDER_VERSION}_x5"
-archive_dir="$providers/registry.terraform.io/hashicorp/archive/$ARCHIVE_PROVIDER_VERSION/linux_amd64"
-# Plugin SDK v1 speaks protocol 5 like SDK v2; the _x4 suffix is only the name
-# HashiCorp's own 1.x release archives used.
-archive_bin="$archive_dir/terraform-provider-archive_v${ARCHIVE_PROVIDER_VERSION}_x4"
 
 # The pin of the trimmed build: its Go version and its service list.
 aws_provider_pin="$AWS_PROVIDER_GO_VERSION services=$AWS_PROVIDER_SERVICES"
@@ -196,14 +200,40 @@ build_aws_provider() {
   rm -rf "$src"
 }
 
-build_archive_provider() {
-  # v1.3.0 predates the go directive and ships a stale vendor/ directory.
-  go_build_module "$ARCHIVE_PROVIDER_MODULE" "$ARCHIVE_PROVIDER_GO_VERSION" . "$archive_bin" "" -mod=mod
-}
-
 build_tofu() {
   go_build_module github.com/opentofu/opentofu "$OPENTOFU_VERSION" ./cmd/tofu "$bin/tofu" \
     "-X github.com/opentofu/opentofu/version.dev=no"
+}
+
+build_rie() {
+  go_build_module "$AWS_LAMBDA_RIE_MODULE" "$AWS_LAMBDA_RIE_VERSION" ./cmd/aws-lambda-rie "$bin/aws-lambda-rie" ""
+}
+
+# The pin of the client: its version and the Node.js ABI its native part was
+# built for.
+node_abi=$(node -p process.versions.modules 2>/dev/null || echo none)
+ric_pin="$AWS_LAMBDA_RIC_VERSION node-abi=$node_abi"
+ric_dir="$root/node/aws-lambda-ric"
+ric_bin="$ric_dir/node_modules/aws-lambda-ric/index.mjs"
+
+# npm install into a directory of its own: its preinstall script builds curl
+# and aws-lambda-cpp from archives inside the package (cmake, make, a C++
+# compiler), and node-gyp links the addon against the headers of the Node.js
+# on PATH (nodedir), never downloaded ones.
+install_ric() {
+  rm -rf "$ric_dir"
+  mkdir -p "$ric_dir"
+  echo '{"name":"dynamo-replicator-toolchain-ric","version":"0.0.0","private":true}' >"$ric_dir/package.json"
+  local nodedir_args=()
+  local configured
+  configured=$(npm config get nodedir 2>/dev/null || true)
+  if [[ -z "$configured" || "$configured" == undefined || "$configured" == null ]] && [[ -f /usr/include/node/node_api.h ]]; then
+    nodedir_args=(--nodedir=/usr)
+  fi
+  # The package asks for Node.js >= 22 but runs on 20 (checked by test/runtime); npm only warns.
+  (cd "$ric_dir" && /usr/bin/time -v npm install --no-audit --no-fund --foreground-scripts "${nodedir_args[@]}" "aws-lambda-ric@$AWS_LAMBDA_RIC_VERSION")
+  ln -sf "$ric_bin" "$bin/aws-lambda-ric"
+  test -f "$ric_dir/node_modules/aws-lambda-ric/rapid-client.node"
 }
 
 build_tflint() {
@@ -236,19 +266,27 @@ install_moto() {
 # ---- Check prerequisites only for the work actually left --------------------------
 need_go=0
 [[ $provider_mode == mirror ]] && ! is_current aws-provider "$aws_provider_pin" "$aws_bin" && need_go=1
-[[ $provider_mode == mirror ]] && ! is_current archive-provider "$ARCHIVE_PROVIDER_GO_VERSION" "$archive_bin" && need_go=1
 [[ $need_tofu_build -eq 1 ]] && ! is_current tofu "$OPENTOFU_VERSION" "$bin/tofu" && need_go=1
+! is_current aws-lambda-rie "$AWS_LAMBDA_RIE_VERSION" "$bin/aws-lambda-rie" && need_go=1
 ! is_current tflint "$TFLINT_VERSION" "$bin/tflint" && need_go=1
 ! is_current terraform-docs "$TERRAFORM_DOCS_VERSION" "$bin/terraform-docs" && need_go=1
 if [[ $need_go -eq 1 ]]; then
   require go "install Go >= 1.26 (tflint and the AWS provider need it), or let its proxy be reachable"
   [[ -x /usr/bin/time ]] || die "/usr/bin/time is missing; install the 'time' package (apt-get install time)"
 fi
+if ! is_current aws-lambda-ric "$ric_pin" "$ric_bin" "$bin/aws-lambda-ric"; then
+  require npm "install Node.js 20+ with npm (aws-lambda-ric comes from the npm registry)"
+  require cmake "aws-lambda-ric builds aws-lambda-cpp with it (apt-get install cmake)"
+  require make "aws-lambda-ric builds curl and its addon with it (apt-get install build-essential)"
+  require g++ "aws-lambda-ric builds its addon with it (apt-get install build-essential)"
+  [[ -x /usr/bin/time ]] || die "/usr/bin/time is missing; install the 'time' package (apt-get install time)"
+fi
 
-# ---- Run: three lanes on two cores ------------------------------------------------
+# ---- Run: four lanes on two cores -------------------------------------------------
 # Lane 1 is the AWS provider alone (the long pole: ~1 core for most of an hour),
-# lane 2 the other Go builds one after another, lane 3 the Python venvs, which
-# mostly wait on the network.
+# lane 2 the other Go builds of the Terraform checks one after another, lane 3
+# the Python venvs, which mostly wait on the network, lane 4 OpenTofu and the
+# Lambda runtime (emulator, then the Node.js client).
 lane_aws() {
   if [[ $provider_mode == registry ]]; then
     echo "aws provider: from registry.terraform.io" >"$results/aws-provider"
@@ -260,13 +298,6 @@ lane_aws() {
 }
 
 lane_go() {
-  if [[ $provider_mode == registry ]]; then
-    echo "archive provider: from registry.terraform.io" >"$results/archive-provider"
-  elif is_current archive-provider "$ARCHIVE_PROVIDER_GO_VERSION" "$archive_bin"; then
-    cached archive-provider "archive provider $ARCHIVE_PROVIDER_VERSION"
-  else
-    run_step archive-provider "archive provider $ARCHIVE_PROVIDER_VERSION" "$ARCHIVE_PROVIDER_GO_VERSION" build_archive_provider
-  fi
   if is_current tflint "$TFLINT_VERSION" "$bin/tflint"; then
     cached tflint "tflint $TFLINT_VERSION"
   else
@@ -277,12 +308,28 @@ lane_go() {
   else
     run_step terraform-docs "terraform-docs $TERRAFORM_DOCS_VERSION" "$TERRAFORM_DOCS_VERSION" build_terraform_docs
   fi
+  if [[ $terraform_binary == terraform ]]; then
+    echo "terraform: $(PATH=$path_outside_cache command -v terraform) (on PATH)" >"$results/terraform"
+  fi
+}
+
+lane_runtime() {
   if [[ $need_tofu_build -eq 0 ]]; then
-    echo "$terraform_binary: $(PATH=$path_outside_cache command -v "$terraform_binary") (on PATH)" >"$results/terraform"
+    echo "tofu: $tofu_binary (on PATH)" >"$results/tofu"
   elif is_current tofu "$OPENTOFU_VERSION" "$bin/tofu"; then
     cached tofu "opentofu $OPENTOFU_VERSION"
   else
     run_step tofu "opentofu $OPENTOFU_VERSION" "$OPENTOFU_VERSION" build_tofu
+  fi
+  if is_current aws-lambda-rie "$AWS_LAMBDA_RIE_VERSION" "$bin/aws-lambda-rie"; then
+    cached aws-lambda-rie "aws-lambda-rie $AWS_LAMBDA_RIE_VERSION"
+  else
+    run_step aws-lambda-rie "aws-lambda-rie $AWS_LAMBDA_RIE_VERSION" "$AWS_LAMBDA_RIE_VERSION" build_rie
+  fi
+  if is_current aws-lambda-ric "$ric_pin" "$ric_bin" "$bin/aws-lambda-ric"; then
+    cached aws-lambda-ric "aws-lambda-ric $AWS_LAMBDA_RIC_VERSION"
+  else
+    run_step aws-lambda-ric "aws-lambda-ric $AWS_LAMBDA_RIC_VERSION" "$ric_pin" install_ric
   fi
 }
 
@@ -308,10 +355,11 @@ lane_python() {
 lane_aws & aws_pid=$!
 lane_go & go_pid=$!
 lane_python & python_pid=$!
-wait "$aws_pid" "$go_pid" "$python_pid"
+lane_runtime & runtime_pid=$!
+wait "$aws_pid" "$go_pid" "$python_pid" "$runtime_pid"
 
 # ---- Report ------------------------------------------------------------------------
-for tool in terraform tofu aws-provider archive-provider tflint terraform-docs checkov moto python; do
+for tool in terraform tofu aws-provider tflint terraform-docs checkov moto python aws-lambda-rie aws-lambda-ric; do
   for f in "$results/$tool" "$results/$tool.failed"; do
     [[ -f "$f" ]] || continue
     line=$(head -n 1 "$f")
@@ -333,7 +381,7 @@ cli_config="$root/terraformrc"
 if [[ $provider_mode == mirror ]]; then
   # OpenTofu resolves hashicorp/aws to registry.opentofu.org, so the mirror holds
   # the same binaries under that host too (hard links: no extra disk).
-  for host_dir in "$aws_dir" "$archive_dir"; do
+  for host_dir in "$aws_dir"; do
     twin="${host_dir/registry.terraform.io/registry.opentofu.org}"
     mkdir -p "$twin"
     for f in "$host_dir"/*; do
@@ -369,11 +417,14 @@ fi
     echo "unset TF_PLUGIN_CACHE_DIR"
   fi
   echo "export TERRAFORM_BINARY=\"$terraform_binary\""
+  echo "export TOFU_BINARY=\"$tofu_binary\""
+  echo "export AWS_LAMBDA_RIE_BIN=\"$bin/aws-lambda-rie\""
+  echo "export AWS_LAMBDA_RIC_BIN=\"$bin/aws-lambda-ric\""
   echo "export TFLINT_CONFIG_FILE=\"$script_dir/tflint.hcl\""
   echo "export CHECKOV_BIN=\"$bin/checkov\""
   echo "export MOTO_SERVER_BIN=\"$bin/moto_server\""
   echo "export CHECKPOINT_DISABLE=1"
 } >"$root/env.sh"
 
-echo "providers: $provider_mode; TERRAFORM_BINARY=$terraform_binary"
+echo "providers: $provider_mode; TERRAFORM_BINARY=$terraform_binary; TOFU_BINARY=$tofu_binary"
 echo "source $root/env.sh"

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -24,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/gruntwork-io/terratest/modules/terraform"
+	tfjson "github.com/hashicorp/terraform-json"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -35,7 +37,9 @@ type deployed struct {
 	tables   map[string][]string // created slave tables: region => names
 	tablesIn func(region string) *dynamodb.Client
 	mapping  mappingSettings
-	extra    func(t *testing.T) // checks of one example only
+	// alarm_actions and ok_actions of every alarm: the example's topic, if any.
+	alarmActions []string
+	extra        func(t *testing.T) // checks of one example only
 }
 
 // applyExample applies an example against moto, checks what it created, plans
@@ -54,19 +58,22 @@ func applyExample(t *testing.T, example string, vars map[string]interface{}, wan
 		want.extra(t)
 	}
 
-	if bucketTagsOnlyDrift(t, opts, dir) {
+	if changes := changesAfterApply(t, opts, dir, "after-apply"); len(changes) > 0 && allBucketTags(changes) {
 		// moto 5.2.5 drops the tags CreateBucket carries (the provider tags a
 		// new bucket that way); the second apply puts them with the bucket's
 		// own tagging call, which moto keeps.
 		terraform.Apply(t, opts)
 	}
-	exit := terraform.PlanExitCode(t, opts)
-	if !assert.Equal(t, 0, exit, "a plan after apply must show no changes") {
+	if changes := changesAfterApply(t, opts, dir, "second-plan"); !assert.Empty(t, changes, "a plan after apply must show no changes") {
 		t.Log(terraform.Plan(t, opts))
 	}
 
-	releaseStateTable(t, want)
+	releaseProtectedTables(t, want)
 	terraform.Destroy(t, opts)
+	assert.Empty(t, readAlarms(t, awsConfig(t, want.region), want.name+"-"), "alarms left after destroy")
+	_, err := cloudwatch.NewFromConfig(awsConfig(t, want.region), func(o *cloudwatch.Options) { o.BaseEndpoint = aws.String(cloudWatchEndpoint) }).
+		GetDashboard(context.Background(), &cloudwatch.GetDashboardInput{DashboardName: aws.String(want.dashboardName())})
+	assert.Error(t, err, "dashboard %s left after destroy", want.dashboardName())
 	lambdaClient := lambda.NewFromConfig(awsConfig(t, want.region))
 	for fn := range want.functions() {
 		_, err := lambdaClient.GetFunction(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(fn)})
@@ -82,20 +89,50 @@ func applyExample(t *testing.T, example string, vars map[string]interface{}, wan
 	}
 }
 
-// bucketTagsOnlyDrift plans again and reports whether the plan's only
-// changes are the tags of S3 buckets. Any other change is left for the
-// no-change assertion to report.
-func bucketTagsOnlyDrift(t *testing.T, opts *terraform.Options, dir string) bool {
+// changesAfterApply plans again and returns the addresses of the resources
+// the plan would change, leaving out one change moto alone makes: it reports
+// a mapping created on an alias with the ARN of the version the alias points
+// at, where AWS reports the alias ARN the module passed.
+func changesAfterApply(t *testing.T, opts *terraform.Options, dir, name string) map[string]*tfjson.ResourceChange {
 	t.Helper()
 	planOpts := *opts
-	planOpts.PlanFilePath = filepath.Join(dir, "after-apply.tfplan")
+	planOpts.PlanFilePath = filepath.Join(dir, name+".tfplan")
 	terraform.Plan(t, &planOpts)
 	plan := terraform.ShowWithStruct(t, &planOpts)
-	drift := false
+	changes := map[string]*tfjson.ResourceChange{}
 	for _, rc := range plan.RawPlan.ResourceChanges {
-		if rc.Change.Actions.NoOp() || rc.Change.Actions.Read() {
+		if rc.Change.Actions.NoOp() || rc.Change.Actions.Read() || motoAliasMapping(rc) {
 			continue
 		}
+		changes[rc.Address] = rc
+	}
+	return changes
+}
+
+// motoAliasMapping reports whether a change is only the mapping's function
+// moving from "<function ARN>:<version>" (as moto reports it) to
+// "<function ARN>:live" (what the module set).
+func motoAliasMapping(rc *tfjson.ResourceChange) bool {
+	if rc.Type != "aws_lambda_event_source_mapping" || !rc.Change.Actions.Update() {
+		return false
+	}
+	before, _ := rc.Change.Before.(map[string]interface{})
+	after, _ := rc.Change.After.(map[string]interface{})
+	for k := range after {
+		if k != "function_name" && !assert.ObjectsAreEqual(before[k], after[k]) {
+			return false
+		}
+	}
+	was, _ := before["function_name"].(string)
+	will, _ := after["function_name"].(string)
+	function, ok := strings.CutSuffix(will, ":live")
+	version, versioned := strings.CutPrefix(was, function+":")
+	return ok && versioned && regexp.MustCompile(`^[0-9]+$`).MatchString(version)
+}
+
+// allBucketTags reports whether every change is to the tags of an S3 bucket.
+func allBucketTags(changes map[string]*tfjson.ResourceChange) bool {
+	for _, rc := range changes {
 		if rc.Type != "aws_s3_bucket" || !rc.Change.Actions.Update() {
 			return false
 		}
@@ -106,22 +143,30 @@ func bucketTagsOnlyDrift(t *testing.T, opts *terraform.Options, dir string) bool
 				return false
 			}
 		}
-		drift = true
 	}
-	return drift
+	return true
 }
 
-// releaseStateTable shows that the state table refuses deletion, then lifts
-// the protection as an operator does (state_table_deletion_protection =
+// releaseProtectedTables shows that the state table and every slave table
+// the example created refuse deletion (deletion protection is on by default
+// for both), then lifts the protection as an operator does
+// (state_table_deletion_protection = false, slave_deletion_protection =
 // false) so that the example can be destroyed.
-func releaseStateTable(t *testing.T, want deployed) {
+func releaseProtectedTables(t *testing.T, want deployed) {
 	t.Helper()
-	ctx := context.Background()
-	ddb := dynamodb.NewFromConfig(awsConfig(t, want.region))
-	_, err := ddb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(want.stateTableName())})
-	require.Error(t, err, "the state table must refuse deletion while protected")
-	_, err = ddb.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(want.stateTableName()), DeletionProtectionEnabled: aws.Bool(false)})
-	require.NoError(t, err)
+	release := func(ddb *dynamodb.Client, table string) {
+		ctx := context.Background()
+		_, err := ddb.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+		require.Error(t, err, "table %s must refuse deletion while protected", table)
+		_, err = ddb.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(table), DeletionProtectionEnabled: aws.Bool(false)})
+		require.NoError(t, err, table)
+	}
+	release(dynamodb.NewFromConfig(awsConfig(t, want.region)), want.stateTableName())
+	for region, names := range want.tables {
+		for _, name := range names {
+			release(want.tablesIn(region), name)
+		}
+	}
 }
 
 func checkDeployed(t *testing.T, want deployed) {
@@ -151,9 +196,14 @@ func checkDeployed(t *testing.T, want deployed) {
 
 	// One mapping, on the master's stream, with the configured settings, the
 	// module's bucket as its on-failure destination and its event counts on.
-	// By the function's ARN: moto filters on the exact string the mapping was
+	// It invokes the alias live, which points at the version the apply
+	// published, so that a bad deploy is rolled back by pointing it back.
+	alias, err := lambdaClient.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(want.name), Name: aws.String("live")})
+	require.NoError(t, err)
+	assert.Regexp(t, `^[0-9]+$`, aws.ToString(alias.FunctionVersion), "the alias must point at a published version, not $LATEST")
+	// By the alias ARN: moto filters on the exact string the mapping was
 	// created with (the module passes the ARN), where AWS takes name or ARN.
-	mappings, err := lambdaClient.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{FunctionName: aws.String(want.functionArn(want.name))})
+	mappings, err := lambdaClient.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{FunctionName: aws.String(want.functionArn(want.name) + ":live")})
 	require.NoError(t, err)
 	require.Len(t, mappings.EventSourceMappings, 1)
 	esm := mappings.EventSourceMappings[0]
@@ -303,37 +353,19 @@ func checkDrainSchedule(t *testing.T, cfg aws.Config, want deployed) {
 	assert.Equal(t, aws.ToString(rule.Arn), st.Condition["ArnLike"]["AWS:SourceArn"])
 }
 
-// The alarms, read back through the CloudWatch translator: the given-up
-// alarm watches this mapping by its UUID.
+// Every alarm, read back through the CloudWatch translator, compared whole
+// with the expected set (metric or metric math, threshold, missing-data
+// treatment, actions); and the dashboard's body, exactly.
 func checkAlarms(t *testing.T, cfg aws.Config, want deployed, mappingUUID string) {
 	t.Helper()
-	client := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.BaseEndpoint = aws.String(cloudWatchEndpoint) })
-	out, err := client.DescribeAlarms(context.Background(), &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String(want.name + "-")})
-	require.NoError(t, err)
-	alarms := map[string]cwtypes.MetricAlarm{}
-	for _, a := range out.MetricAlarms {
-		alarms[aws.ToString(a.AlarmName)] = a
+	settings := defaultAlarmSettings
+	settings.mappingUUID = mappingUUID
+	settings.actions = want.alarmActions
+	if settings.actions == nil {
+		settings.actions = []string{}
 	}
-	names := []string{}
-	for n := range alarms {
-		names = append(names, n)
-	}
-	assert.ElementsMatch(t, want.alarmNames(), names)
-	dims := func(a cwtypes.MetricAlarm) map[string]string {
-		out := map[string]string{}
-		for _, d := range a.Dimensions {
-			out[aws.ToString(d.Name)] = aws.ToString(d.Value)
-		}
-		return out
-	}
-	givenUp := alarms[want.name+"-records-given-up"]
-	assert.Equal(t, "OnFailureDestinationDeliveredEventCount", aws.ToString(givenUp.MetricName))
-	assert.Equal(t, map[string]string{"EventSourceMappingUUID": mappingUUID}, dims(givenUp))
-	for key := range want.slaves {
-		parked := alarms[want.name+"-parked-age-"+key]
-		assert.Equal(t, map[string]string{"Replicator": want.name, "Slave": key}, dims(parked))
-		assert.Equal(t, "breaching", aws.ToString(parked.TreatMissingData))
-	}
+	requireAlarms(t, want.expectedAlarms(settings), readAlarms(t, cfg, want.name+"-"))
+	requireDashboard(t, want.expectedDashboard(mappingUUID, settings.namespace), readDashboard(t, cfg, want.dashboardName()))
 }
 
 func checkStateMachine(t *testing.T, cfg aws.Config, want deployed) {
@@ -404,6 +436,8 @@ func TestApplyMultiRegion(t *testing.T) {
 		mapping:  defaultMapping,
 	}
 	want.mapping.BatchSize, want.mapping.Parallelization = 200, 2
+	// create_alarm_topic: the created topic is notified of ALARM and OK.
+	want.alarmActions = []string{fmt.Sprintf("arn:aws:sns:%s:%s:%s-alarms", region, account, name)}
 	for key, r := range map[string]string{"us": "us-east-1", "ap": "ap-southeast-2", "eu": "eu-central-1"} {
 		want.slaves[key] = slaveEnv{Region: r, TableName: master, InitialCopy: key == "eu"}
 		want.tables[r] = []string{master}

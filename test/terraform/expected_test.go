@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"strings"
 )
 
 // replicator describes one module call as a test sets it up; the methods
@@ -14,6 +15,13 @@ type replicator struct {
 	writeConcurrency           int
 	copy                       bool // initial_copy_state_machine.enabled
 	totalSegments, concurrency int  // its settings, when copy
+
+	// Customer managed keys: the master's (from DescribeTable), the state
+	// table's, and a same-account slave's kms_key_arn, by slave key.
+	masterKey, stateKey string
+	slaveKeys           map[string]string
+	rolePath            string            // role_path; "" is "/"
+	extraStatements     []policyStatement // policy_statements (and policy_json), on every function role
 }
 
 func (r replicator) arn(service, resource string) string {
@@ -41,7 +49,36 @@ func (r replicator) roleName(function string) string {
 }
 
 func (r replicator) roleArn(function string) string {
-	return fmt.Sprintf("arn:aws:iam::%s:role/%s", r.account, r.roleName(function))
+	path := r.rolePath
+	if path == "" {
+		path = "/"
+	}
+	return fmt.Sprintf("arn:aws:iam::%s:role%s%s", r.account, path, r.roleName(function))
+}
+
+// keyStatement grants a table's key through DynamoDB in the key's region:
+// reading takes Decrypt and DescribeKey, writing GenerateDataKey as well.
+func keyStatement(sid, key string, write bool) policyStatement {
+	actions := []string{"kms:Decrypt", "kms:DescribeKey"}
+	if write {
+		actions = append(actions, "kms:GenerateDataKey")
+	}
+	st := allow(sid, actions, key)
+	st.Condition = map[string]map[string]stringOrList{"StringEquals": {"kms:ViaService": {"dynamodb." + strings.Split(key, ":")[3] + ".amazonaws.com"}}}
+	return st
+}
+
+// keyStatements are the statements every function role gets for the master's
+// and the state table's keys.
+func (r replicator) keyStatements() []policyStatement {
+	var out []policyStatement
+	if r.masterKey != "" {
+		out = append(out, keyStatement("UseMasterTableKey", r.masterKey, false))
+	}
+	if r.stateKey != "" {
+		out = append(out, keyStatement("UseStateTableKey", r.stateKey, true))
+	}
+	return out
 }
 
 // slaveWriterRoles are the roles that write slaves.
@@ -61,13 +98,17 @@ func logs(r replicator, fn string) policyStatement {
 	return allow("WriteOwnLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, r.arn("logs", "log-group:/aws/lambda/"+fn)+":*")
 }
 
-// slaveStatement is the one statement of a slave's policy: write its table,
-// or assume its writer role.
-func (r replicator) slaveStatement(s slaveEnv) policyStatement {
+// slaveStatements are a slave's policy: write its table (with its key, if
+// it has one), or assume its writer role.
+func (r replicator) slaveStatements(key string, s slaveEnv) []policyStatement {
 	if s.RoleArn != nil {
-		return allow("AssumeSlaveWriterRole", []string{"sts:AssumeRole"}, *s.RoleArn)
+		return []policyStatement{allow("AssumeSlaveWriterRole", []string{"sts:AssumeRole"}, *s.RoleArn)}
 	}
-	return allow("WriteSlaveTable", []string{"dynamodb:BatchWriteItem"}, tableArn("aws", s.Region, r.account, s.TableName))
+	out := []policyStatement{allow("WriteSlaveTable", []string{"dynamodb:BatchWriteItem"}, tableArn("aws", s.Region, r.account, s.TableName))}
+	if k, ok := r.slaveKeys[key]; ok {
+		out = append(out, keyStatement("UseSlaveTableKey", k, true))
+	}
+	return out
 }
 
 // policies is the complete allowlist: role name => inline policy name =>
@@ -79,10 +120,11 @@ func (r replicator) policies() map[string]map[string][]policyStatement {
 		allow("ParkInStateTable", []string{"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"}, r.stateTableArn()),
 		allow("FindOwnMapping", []string{"lambda:ListEventSourceMappings"}, "*"),
 		{
+			// The mapping invokes the alias "live".
 			Sid: "DisableOwnMapping", Effect: "Allow",
 			Action:    stringOrList{"lambda:UpdateEventSourceMapping"},
 			Resource:  stringOrList{r.arn("lambda", "event-source-mapping:*")},
-			Condition: map[string]map[string]stringOrList{"ArnLike": {"lambda:FunctionArn": {r.functionArn(r.name)}}},
+			Condition: map[string]map[string]stringOrList{"ArnLike": {"lambda:FunctionArn": {r.functionArn(r.name), r.functionArn(r.name) + ":live"}}},
 		},
 		allow("WriteFailedBatches", []string{"s3:PutObject"}, r.bucketArn()+"/*"),
 		allow("ListFailureBucket", []string{"s3:ListBucket"}, r.bucketArn()),
@@ -90,11 +132,13 @@ func (r replicator) policies() map[string]map[string][]policyStatement {
 	}
 	// Whatever the view type: a record whose image cannot be decoded is read back too.
 	stream = append(stream, allow("ReadMasterItems", []string{"dynamodb:BatchGetItem"}, r.masterArn))
+	stream = append(stream, r.keyStatements()...)
 	drain := []policyStatement{
 		allow("DrainStateTable", []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, r.stateTableArn()),
 		allow("ReadMasterItems", []string{"dynamodb:BatchGetItem"}, r.masterArn),
 		logs(r, r.name+"-drain"),
 	}
+	drain = append(drain, r.keyStatements()...)
 	roles := map[string]map[string][]policyStatement{
 		r.roleName(""):      {r.name + "-stream": stream},
 		r.roleName("drain"): {r.name + "-drain": drain},
@@ -102,11 +146,11 @@ func (r replicator) policies() map[string]map[string][]policyStatement {
 	prefixes := map[string]string{r.roleName(""): "-slave-", r.roleName("drain"): "-drain-slave-"}
 	if r.copy {
 		copyFn := r.functionArn(r.name + "-copy")
-		roles[r.roleName("copy")] = map[string][]policyStatement{r.name + "-copy": {
+		roles[r.roleName("copy")] = map[string][]policyStatement{r.name + "-copy": append([]policyStatement{
 			allow("ScanMaster", []string{"dynamodb:Scan", "dynamodb:DescribeTable"}, r.masterArn),
 			allow("CheckpointInStateTable", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, r.stateTableArn()),
 			logs(r, r.name+"-copy"),
-		}}
+		}, r.keyStatements()...)}
 		prefixes[r.roleName("copy")] = "-copy-slave-"
 		roles[r.roleName("sfn")] = map[string][]policyStatement{r.name + "-initial-copy": {
 			allow("InvokeCopySegment", []string{"lambda:InvokeFunction"}, copyFn, copyFn+":*"),
@@ -116,7 +160,14 @@ func (r replicator) policies() map[string]map[string][]policyStatement {
 	}
 	for role, infix := range prefixes {
 		for key, s := range r.slaves {
-			roles[role][r.name+infix+key] = []policyStatement{r.slaveStatement(s)}
+			roles[role][r.name+infix+key] = r.slaveStatements(key, s)
+		}
+	}
+	if len(r.extraStatements) > 0 {
+		for role, fn := range map[string]string{r.roleName(""): "stream", r.roleName("drain"): "drain", r.roleName("copy"): "copy"} {
+			if roles[role] != nil {
+				roles[role][r.name+"-"+fn+"-extra-statements"] = r.extraStatements
+			}
 		}
 	}
 	return roles
@@ -133,6 +184,7 @@ func (r replicator) env() map[string]string {
 		"REPLICATOR_SKIP_TTL_DELETES":  "false",
 		"REPLICATOR_WRITE_CONCURRENCY": fmt.Sprint(r.writeConcurrency),
 		"REPLICATOR_METRICS_NAMESPACE": "DynamoReplicator",
+		"POWERTOOLS_LOG_LEVEL":         "INFO",
 	}
 }
 
@@ -147,9 +199,5 @@ func (r replicator) functions() map[string]string {
 
 // alarmNames are the alarms the module creates by default.
 func (r replicator) alarmNames() []string {
-	out := []string{r.name + "-replication-backlog", r.name + "-function-errors", r.name + "-rejected-records", r.name + "-configuration-errors", r.name + "-records-given-up"}
-	for key := range r.slaves {
-		out = append(out, r.name+"-failed-records-"+key, r.name+"-parked-age-"+key)
-	}
-	return out
+	return r.defaultAlarmNames()
 }

@@ -71,7 +71,7 @@ func copyRoot(t *testing.T, dir string) string {
 // moto with fake credentials. The example's own files are left as they are.
 func pointAtMoto(t *testing.T, rootDir string, aliases ...string) {
 	t.Helper()
-	services := []string{"dynamodb", "events", "iam", "kms", "lambda", "logs", "s3", "sns", "sqs", "sts"}
+	services := []string{"applicationautoscaling", "dynamodb", "events", "iam", "kms", "lambda", "logs", "s3", "sns", "sqs", "sts"}
 	var endpoints strings.Builder
 	for _, s := range services {
 		fmt.Fprintf(&endpoints, "    %s = %q\n", s, motoEndpoint)
@@ -379,6 +379,21 @@ type slaveEnv struct {
 	ExternalID  *string `json:"external_id"`
 	Endpoint    *string `json:"endpoint"`
 	InitialCopy bool    `json:"initial_copy"`
+	// "enabled", read inverted so that a slaveEnv written without it is an
+	// enabled slave, as the module's default is.
+	Disabled invertedBool `json:"enabled"`
+}
+
+// invertedBool holds the negation of a JSON bool (and rejects anything else).
+type invertedBool bool
+
+func (b *invertedBool) UnmarshalJSON(raw []byte) error {
+	var v bool
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return err
+	}
+	*b = invertedBool(!v)
+	return nil
 }
 
 // decodeSlaves also fails on a field the module writes that slaveEnv does not
@@ -392,9 +407,11 @@ func decodeSlaves(t *testing.T, raw string) map[string]slaveEnv {
 	var fields map[string]map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal([]byte(raw), &fields), raw)
 	for key, f := range fields {
-		// initial_copy is a bool, never absent or null.
-		require.Contains(t, f, "initial_copy", "slave %s", key)
-		require.NotEqual(t, "null", string(f["initial_copy"]), "slave %s", key)
+		// initial_copy and enabled are bools, never absent or null.
+		for _, field := range []string{"initial_copy", "enabled"} {
+			require.Contains(t, f, field, "slave %s", key)
+			require.NotEqual(t, "null", string(f[field]), "slave %s: %s", key, field)
+		}
 	}
 	return out
 }

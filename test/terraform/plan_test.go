@@ -1,15 +1,21 @@
 package test
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/gruntwork-io/terratest/modules/terraform"
+	tfjson "github.com/hashicorp/terraform-json"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -92,6 +98,9 @@ func checkPlan(t *testing.T, plan *terraform.PlanStruct, want planWant) {
 		assert.True(t, roles[role], "role %s planned", role)
 	}
 
+	checkStrictPolicies(t, plan, m, want.extraStatements != nil)
+	checkReleasePlan(t, plan, want)
+
 	checkStatePlan(t, plan, want)
 	checkBucketPlan(t, plan, want)
 	checkDrainPlan(t, plan, want)
@@ -106,8 +115,97 @@ func checkPlan(t *testing.T, plan *terraform.PlanStruct, want planWant) {
 		got[addr] = fmt.Sprintf("%v/%v", table.AttributeValues["region"], table.AttributeValues["name"])
 		assert.Equal(t, "pk", table.AttributeValues["hash_key"], addr)
 		assert.Equal(t, "sk", table.AttributeValues["range_key"], addr)
+		if strings.HasPrefix(addr, m+".module.replica_table[") {
+			// slave_deletion_protection is on by default.
+			assert.Equal(t, true, table.AttributeValues["deletion_protection_enabled"], addr)
+		}
 	}
 	assert.Equal(t, want.tables, got)
+}
+
+// policyKeys are the only keys the module writes in its own policies: no
+// NotAction, NotResource or Principal can slip in beside the allowlist.
+var policyKeys = map[string]bool{"Sid": true, "Effect": true, "Action": true, "Resource": true, "Condition": true}
+
+// checkStrictPolicies reads every planned inline policy of the module's
+// roles again, key by key: Effect is Allow and nothing is there that the
+// allowlist comparison does not see. The extra statements are the caller's.
+func checkStrictPolicies(t *testing.T, plan *terraform.PlanStruct, module string, extra bool) {
+	t.Helper()
+	for addr, r := range managed(plan, "aws_iam_role_policy") {
+		if !strings.HasPrefix(addr, module+".aws_iam_role_policy.") || (extra && strings.HasPrefix(addr, module+".aws_iam_role_policy.extra_")) {
+			continue
+		}
+		var doc struct {
+			Version   string
+			Statement []map[string]json.RawMessage
+		}
+		raw, known := r.AttributeValues["policy"].(string)
+		require.True(t, known, addr)
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.DisallowUnknownFields()
+		require.NoError(t, dec.Decode(&doc), "%s: a policy holds Version and Statement only", addr)
+		assert.Equal(t, "2012-10-17", doc.Version, addr)
+		for _, st := range doc.Statement {
+			for k := range st {
+				assert.True(t, policyKeys[k], "%s: statement key %s", addr, k)
+			}
+			assert.JSONEq(t, `"Allow"`, string(st["Effect"]), addr)
+		}
+	}
+}
+
+// moduleConfig is the module call's configuration in the plan.
+func moduleConfig(t *testing.T, plan *terraform.PlanStruct, module string) map[string]*tfjson.ConfigResource {
+	t.Helper()
+	call, ok := plan.RawPlan.Config.RootModule.ModuleCalls[strings.TrimPrefix(module, "module.")]
+	require.True(t, ok, module)
+	out := map[string]*tfjson.ConfigResource{}
+	for _, r := range call.Module.Resources {
+		out[r.Address] = r
+	}
+	return out
+}
+
+// checkReleasePlan: the stream function publishes a version from the
+// committed zip, the mapping invokes the alias "live", and the function is
+// updated only after every slave's table and grant exist.
+func checkReleasePlan(t *testing.T, plan *terraform.PlanStruct, want planWant) {
+	t.Helper()
+	m := want.module
+	fn := plan.ResourcePlannedValuesMap[m+".aws_lambda_function.this"].AttributeValues
+	assert.Equal(t, true, fn["publish"], "a version per deploy, to roll back to")
+
+	// The package is the zip committed beside the bundle, named relative to
+	// the module, so a saved plan finds it on any runner; its hash is the
+	// zip's own.
+	zip, err := os.ReadFile(filepath.Join(repoRoot, "dist/lambda/function.zip"))
+	require.NoError(t, err)
+	sum := sha256.Sum256(zip)
+	for addr, f := range managed(plan, "aws_lambda_function") {
+		filename := f.AttributeValues["filename"].(string)
+		assert.True(t, strings.HasSuffix(filename, "dist/lambda/function.zip") && !strings.Contains(filename, ".terraform"), "%s: filename %s", addr, filename)
+		assert.False(t, filepath.IsAbs(filename), "%s: filename %s is absolute", addr, filename)
+		assert.Equal(t, base64.StdEncoding.EncodeToString(sum[:]), f.AttributeValues["source_code_hash"], addr)
+	}
+
+	alias := plan.ResourcePlannedValuesMap[m+".aws_lambda_alias.live"]
+	require.NotNil(t, alias, "the alias the mapping invokes")
+	assert.Equal(t, "live", alias.AttributeValues["name"])
+	assert.Equal(t, want.name, alias.AttributeValues["function_name"])
+	assert.Equal(t, want.region, alias.AttributeValues["region"])
+
+	config := moduleConfig(t, plan, m)
+	mapping := config["aws_lambda_event_source_mapping.this"]
+	require.NotNil(t, mapping)
+	assert.Contains(t, mapping.Expressions["function_name"].References, "aws_lambda_alias.live.arn", "the mapping invokes the alias")
+	version := config["aws_lambda_alias.live"].Expressions["function_version"]
+	assert.Contains(t, version.References, "aws_lambda_function.this.version", "the alias names the version just published")
+	for _, fn := range []string{"aws_lambda_function.this", "aws_lambda_function.drain"} {
+		assert.Subset(t, config[fn].DependsOn, []string{"module.replica_table"}, fn)
+	}
+	assert.Subset(t, config["aws_lambda_function.this"].DependsOn, []string{"aws_iam_role_policy.slave", "aws_iam_role_policy.lambda"})
+	assert.Subset(t, config["aws_lambda_function.drain"].DependsOn, []string{"aws_iam_role_policy.drain_slave", "aws_iam_role_policy.drain"})
 }
 
 // The state table: two string keys, on demand, encrypted, recoverable and
@@ -411,6 +509,7 @@ func TestPlanCrossAccount(t *testing.T) {
 	master, name, slaveTable := uniqueName("orders"), uniqueName("repl"), uniqueName("partner")
 	slaveAccount := "111111111111"
 	deployRole := fmt.Sprintf("arn:aws:iam::%s:role/terraform", slaveAccount)
+	slaveKey := fmt.Sprintf("arn:aws:kms:%s:%s:key/66666666-7777-8888-9999-000000000000", slaveRegion, slaveAccount)
 	table := createMaster(t, region, master, ddbtypes.StreamViewTypeNewAndOldImages)
 	account := accountID(t, awsConfig(t, region))
 
@@ -418,6 +517,7 @@ func TestPlanCrossAccount(t *testing.T) {
 		"region": region, "name": name, "master_table_name": master,
 		"slave_account_deploy_role_arn": deployRole, "slave_region": slaveRegion,
 		"slave_table_name": slaveTable, "external_id": "ext-" + name,
+		"slave_kms_key_arn": slaveKey,
 	}, "slave_account")
 
 	writerRole := fmt.Sprintf("arn:aws:iam::%s:role/%s-writer", slaveAccount, name)
@@ -451,6 +551,16 @@ func TestPlanCrossAccount(t *testing.T) {
 	require.True(t, known, "trust policy unknown at plan time")
 	assert.JSONEq(t, fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::%s:root"]},"Action":"sts:AssumeRole","Condition":{"ArnEquals":{"aws:PrincipalArn":["%s","%s"]},"StringEquals":{"sts:ExternalId":%q}}}]}`,
 		account, want.roleArn(""), want.roleArn("drain"), externalID), trust)
+
+	// The writer role writes exactly the slave table, and uses its key
+	// through DynamoDB in the key's region only.
+	policy, known := plan.ResourcePlannedValuesMap["module.slave_writer.aws_iam_role_policy.this"].AttributeValues["policy"].(string)
+	require.True(t, known, "writer policy unknown at plan time")
+	assert.JSONEq(t, fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
+		{"Sid":"WriteSlaveTables","Effect":"Allow","Action":"dynamodb:BatchWriteItem","Resource":[%q]},
+		{"Sid":"UseSlaveTableKeysEuWest1","Effect":"Allow","Action":["kms:Decrypt","kms:DescribeKey","kms:GenerateDataKey"],"Resource":[%q],
+		 "Condition":{"StringEquals":{"kms:ViaService":"dynamodb.eu-west-1.amazonaws.com"}}}]}`,
+		tableArn("aws", slaveRegion, slaveAccount, slaveTable), slaveKey), policy)
 }
 
 func toInterfaces(s []string) []interface{} {
@@ -495,7 +605,11 @@ func TestPlanRejectsBadInput(t *testing.T) {
 		{"bad role_arn", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "role_arn": "writer"}}, "Each slave's role_arn must be an IAM role ARN", nil},
 		{"external_id without role_arn", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "external_id": "xyz"}}, "external_id is only used when assuming role_arn", nil},
 		{"create_table with role_arn", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "role_arn": role, "create_table": true}}, "create_table works only for slaves in this account", nil},
-		{"kms key on a table not created", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "kms_key_arn": "arn:aws:kms:us-east-1:111122223333:key/x"}}, "kms_key_arn only applies to a table the module creates", nil},
+		{"kms key on a cross-account slave", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "role_arn": role, "kms_key_arn": "arn:aws:kms:us-east-1:111122223333:key/x"}}, "kms_key_arn is for slaves in this account: for a slave written through role_arn, give its table's key to modules/slave-access-role", nil},
+		{"kms key not an ARN", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "kms_key_arn": "alias/orders"}}, "Each slave's kms_key_arn must be a KMS key ARN", nil},
+		{"kms key of another region", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "kms_key_arn": "arn:aws:kms:eu-west-1:111122223333:key/x"}}, "Each slave's kms_key_arn must be a key of the slave's own region", nil},
+		{"enabled not a bool", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "enabled": "later"}}, "a bool is required", nil},
+		{"environment over 4 KB", master, manySlaves(region, 40), "over Lambda's limit of 4096", nil},
 		{"bad endpoint", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy", "endpoint": "localhost:8000"}}, "Each slave's endpoint must be an http(s) URL", nil},
 		{"slave equal to master", master, map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": master}}, "is the master table itself", nil},
 		{"master without stream", bare, ok, "has no stream. Enable one", nil},
@@ -538,4 +652,267 @@ func withVars(base *terraform.Options, master string, slaves map[string]interfac
 	opts := *base
 	opts.Vars = map[string]interface{}{"master_table_name": master, "slaves": slaves, "name": uniqueName("v")}
 	return &opts
+}
+
+// manySlaves names n same-account slaves with long table names.
+func manySlaves(region string, n int) map[string]interface{} {
+	out := map[string]interface{}{}
+	for i := 0; i < n; i++ {
+		out[fmt.Sprintf("slave%02d", i)] = map[string]interface{}{"region": region, "table_name": fmt.Sprintf("orders-replica-with-a-long-name-%02d", i)}
+	}
+	return out
+}
+
+// createEncryptedMaster is createMaster with a customer managed key.
+func createEncryptedMaster(t *testing.T, region, name, key string) *ddbtypes.TableDescription {
+	t.Helper()
+	client := dynamodb.NewFromConfig(awsConfig(t, region))
+	out, err := client.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+			{AttributeName: aws.String("sk"), AttributeType: ddbtypes.ScalarAttributeTypeN},
+		},
+		KeySchema: []ddbtypes.KeySchemaElement{
+			{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash},
+			{AttributeName: aws.String("sk"), KeyType: ddbtypes.KeyTypeRange},
+		},
+		StreamSpecification: &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewTypeNewAndOldImages},
+		SSESpecification:    &ddbtypes.SSESpecification{Enabled: aws.Bool(true), SSEType: ddbtypes.SSETypeKms, KMSMasterKeyId: aws.String(key)},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
+	return out.TableDescription
+}
+
+// planOptions plans the options fixture with vars.
+func planOptions(t *testing.T, vars map[string]interface{}) *terraform.PlanStruct {
+	t.Helper()
+	dir := copyRoot(t, "test/terraform/fixtures/options")
+	pointAtMoto(t, dir)
+	opts := options(t, dir, vars)
+	opts.PlanFilePath = filepath.Join(dir, "tfplan")
+	initRoot(t, opts)
+	terraform.Plan(t, opts)
+	return terraform.ShowWithStruct(t, opts)
+}
+
+// Every KMS input, the IAM options, a paused slave and tags, in one call:
+// each key is granted to exactly the roles that use it, through DynamoDB in
+// its region; the roles carry the path and boundary; the extra statements
+// reach every function role and no other.
+func TestPlanKMSAndIAMOptions(t *testing.T) {
+	t.Parallel()
+	region, master, name := "us-east-1", uniqueName("orders"), uniqueName("repl")
+	account := accountID(t, awsConfig(t, region))
+	masterKey := fmt.Sprintf("arn:aws:kms:%s:%s:key/11111111-2222-3333-4444-555555555555", region, account)
+	stateKey := fmt.Sprintf("arn:aws:kms:%s:%s:key/mrk-0123456789abcdef0123456789abcdef", region, account)
+	slaveKey := fmt.Sprintf("arn:aws:kms:eu-west-1:%s:key/66666666-7777-8888-9999-000000000000", account)
+	table := createEncryptedMaster(t, region, master, masterKey)
+	boundary := fmt.Sprintf("arn:aws:iam::%s:policy/replication-boundary", account)
+	writer := "arn:aws:iam::444455556666:role/writer"
+	tags := map[string]string{"team": "data", "cost-centre": "42"}
+
+	plan := planOptions(t, map[string]interface{}{
+		"name": name, "master_table_name": master,
+		"slaves": map[string]interface{}{
+			"eu":      map[string]interface{}{"region": "eu-west-1", "table_name": master, "create_table": true, "kms_key_arn": slaveKey},
+			"paused":  map[string]interface{}{"region": region, "table_name": master + "-paused", "enabled": false},
+			"partner": map[string]interface{}{"region": "eu-west-1", "table_name": master, "role_arn": writer, "external_id": "ext-id"},
+		},
+		"state_table_kms_key_arn":    stateKey,
+		"initial_copy_state_machine": map[string]interface{}{"enabled": true},
+		"tags":                       tags,
+		"role_path":                  "/replication/",
+		"role_permissions_boundary":  boundary,
+		"attach_policy_statements":   true,
+		"policy_statements": map[string]interface{}{
+			"deny-other-regions": map[string]interface{}{
+				"effect": "Deny", "not_actions": []string{"iam:*"}, "resources": []string{"*"},
+				"condition": []map[string]interface{}{{"test": "StringNotEquals", "variable": "aws:RequestedRegion", "values": []string{region, "eu-west-1"}}},
+			},
+			"ReadArchive": map[string]interface{}{"actions": []string{"s3:GetObject"}, "resources": []string{"arn:aws:s3:::archive/*"}},
+		},
+		"attach_policy_json": true,
+		"policy_json":        `{"Version":"2012-10-17","Statement":[{"Sid":"ReadConfig","Effect":"Allow","Action":"ssm:GetParameter","Resource":"arn:aws:ssm:us-east-1:111122223333:parameter/replicator"}]}`,
+	})
+
+	extID := "ext-" + "id"
+	want := planWant{
+		replicator: replicator{
+			name: name, region: region, account: account, masterName: master,
+			masterArn: aws.ToString(table.TableArn), streamArn: aws.ToString(table.LatestStreamArn),
+			slaves: map[string]slaveEnv{
+				"eu":      {Region: "eu-west-1", TableName: master},
+				"paused":  {Region: region, TableName: master + "-paused", Disabled: true},
+				"partner": {Region: "eu-west-1", TableName: master, RoleArn: &writer, ExternalID: &extID},
+			},
+			writeConcurrency: 8, copy: true, totalSegments: 64, concurrency: 16,
+			masterKey: masterKey, stateKey: stateKey, slaveKeys: map[string]string{"eu": slaveKey},
+			rolePath: "/replication/",
+			extraStatements: []policyStatement{
+				// NotAction is compared on the raw JSON below.
+				{Sid: "denyotherregions", Effect: "Deny", Resource: stringOrList{"*"}, Condition: map[string]map[string]stringOrList{"StringNotEquals": {"aws:RequestedRegion": {region, "eu-west-1"}}}},
+				allow("ReadArchive", []string{"s3:GetObject"}, "arn:aws:s3:::archive/*"),
+			},
+		},
+		module:  "module.replicator",
+		tables:  map[string]string{`module.replicator.module.replica_table["eu"].aws_dynamodb_table.this`: "eu-west-1/" + master},
+		mapping: defaultMapping,
+	}
+	// policy_json, on each function role too.
+	policies := want.policies()
+	for role, fn := range map[string]string{want.roleName(""): "stream", want.roleName("drain"): "drain", want.roleName("copy"): "copy"} {
+		policies[role][name+"-"+fn+"-extra-json"] = []policyStatement{allow("ReadConfig", []string{"ssm:GetParameter"}, "arn:aws:ssm:us-east-1:111122223333:parameter/replicator")}
+	}
+	requirePolicies(t, plannedPolicies(t, plan, want.module), byPolicyName(policies))
+	checkStrictPolicies(t, plan, want.module, true)
+	checkReleasePlan(t, plan, want)
+
+	// The caller's statements as written, NotAction included.
+	for _, fn := range []string{"stream", "drain", "copy"} {
+		p := plan.ResourcePlannedValuesMap[fmt.Sprintf("module.replicator.aws_iam_role_policy.extra_statements[%q]", fn)]
+		require.NotNil(t, p, fn)
+		assert.JSONEq(t, fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
+			{"Sid":"ReadArchive","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::archive/*"]},
+			{"Sid":"denyotherregions","Effect":"Deny","NotAction":["iam:*"],"Resource":["*"],"Condition":{"StringNotEquals":{"aws:RequestedRegion":[%q,"eu-west-1"]}}}]}`, region),
+			p.AttributeValues["policy"].(string), fn)
+	}
+	assert.Empty(t, plan.ResourcePlannedValuesMap["module.replicator.aws_iam_role_policy.extra_statements[\"state_machine\"]"])
+
+	// Every role the module creates: its path, the boundary, the tags.
+	roles := managed(plan, "aws_iam_role")
+	require.Len(t, roles, 4)
+	for addr, role := range roles {
+		assert.Equal(t, "/replication/", role.AttributeValues["path"], addr)
+		assert.Equal(t, boundary, role.AttributeValues["permissions_boundary"], addr)
+	}
+	outputs := plan.RawPlan.PlannedValues.Outputs
+	assert.Equal(t, toInterfaces(want.slaveWriterRoleArns()), outputs["slave_writer_principal_arns"].Value, "role ARNs hold the path")
+
+	// The paused slave stays in REPLICATOR_SLAVES with enabled = false, and
+	// keeps its grants: nothing it is sent is lost, it is parked.
+	for addr, fn := range managed(plan, "aws_lambda_function") {
+		raw := functionEnv(t, fn)["REPLICATOR_SLAVES"]
+		assert.Equal(t, want.slaves, decodeSlaves(t, raw), addr)
+		assert.Contains(t, raw, `"paused":{"enabled":false`, addr)
+	}
+
+	// tags reach every taggable resource the module creates.
+	for addr, r := range plan.ResourcePlannedValuesMap {
+		if r.Mode != tfjson.ManagedResourceMode || !strings.HasPrefix(addr, "module.replicator.") {
+			continue
+		}
+		if got, taggable := r.AttributeValues["tags"]; taggable {
+			assert.Equal(t, map[string]interface{}{"team": "data", "cost-centre": "42"}, got, addr)
+		}
+	}
+	// Created slave tables are protected from deletion by default.
+	assert.Equal(t, true, plan.ResourcePlannedValuesMap[`module.replicator.module.replica_table["eu"].aws_dynamodb_table.this`].AttributeValues["deletion_protection_enabled"])
+}
+
+// create_role = false: the module creates no role for the functions and no
+// policy; the three run with lambda_role, which the cross-account writer must
+// trust; policy_documents lists what lambda_role must grant, the same
+// allowlist the module would attach.
+func TestPlanExistingRole(t *testing.T) {
+	t.Parallel()
+	region, master, name := "us-east-1", uniqueName("orders"), uniqueName("repl")
+	table := createMaster(t, region, master, ddbtypes.StreamViewTypeNewAndOldImages)
+	account := accountID(t, awsConfig(t, region))
+	lambdaRole := fmt.Sprintf("arn:aws:iam::%s:role/platform/replicator", account)
+
+	plan := planOptions(t, map[string]interface{}{
+		"name": name, "master_table_name": master,
+		"slaves":                     map[string]interface{}{"copy": map[string]interface{}{"region": region, "table_name": master + "-copy"}},
+		"create_role":                false,
+		"lambda_role":                lambdaRole,
+		"initial_copy_state_machine": map[string]interface{}{"enabled": true},
+	})
+
+	for addr, fn := range managed(plan, "aws_lambda_function") {
+		assert.Equal(t, lambdaRole, fn.AttributeValues["role"], addr)
+	}
+	// Only the state machine's role, which Lambda's cannot be.
+	roles := managed(plan, "aws_iam_role")
+	require.Len(t, roles, 1)
+	require.Contains(t, roles, "module.replicator.aws_iam_role.state_machine[0]")
+	policies := managed(plan, "aws_iam_role_policy")
+	require.Len(t, policies, 1)
+	require.Contains(t, policies, "module.replicator.aws_iam_role_policy.state_machine[0]")
+
+	outputs := plan.RawPlan.PlannedValues.Outputs
+	assert.Equal(t, []interface{}{lambdaRole}, outputs["slave_writer_principal_arns"].Value)
+
+	want := replicator{
+		name: name, region: region, account: account, masterName: master,
+		masterArn: aws.ToString(table.TableArn), streamArn: aws.ToString(table.LatestStreamArn),
+		slaves:           map[string]slaveEnv{"copy": {Region: region, TableName: master + "-copy"}},
+		writeConcurrency: 8, copy: true,
+	}
+	docs, ok := outputs["policy_documents"].Value.(map[string]interface{})
+	require.True(t, ok, "policy_documents known at plan time")
+	got := map[string][]policyStatement{}
+	for fn, byName := range docs {
+		for policyName, raw := range byName.(map[string]interface{}) {
+			got[fn+"/"+policyName] = parsePolicy(t, raw.(string)).Statement
+		}
+	}
+	expected := want.policies()
+	delete(expected, want.roleName("sfn"))
+	renamed := map[string]map[string][]policyStatement{}
+	for role, fn := range map[string]string{want.roleName(""): "stream", want.roleName("drain"): "drain", want.roleName("copy"): "copy"} {
+		renamed[fn] = expected[role]
+	}
+	requirePolicies(t, got, byRoleAndPolicy(renamed))
+}
+
+// The IAM options' and the cross-variable rules' messages.
+func TestPlanRejectsBadOptions(t *testing.T) {
+	t.Parallel()
+	region, master := "us-east-1", uniqueName("orders")
+	createMaster(t, region, master, ddbtypes.StreamViewTypeNewAndOldImages)
+
+	dir := copyRoot(t, "test/terraform/fixtures/options")
+	pointAtMoto(t, dir)
+	base := options(t, dir, nil)
+	initRoot(t, base)
+
+	ok := map[string]interface{}{"a": map[string]interface{}{"region": region, "table_name": "copy"}}
+	statement := map[string]interface{}{"actions": []string{"s3:GetObject"}, "resources": []string{"*"}}
+	cases := []struct {
+		name string
+		vars map[string]interface{}
+		want string
+	}{
+		{"existing role without its ARN", map[string]interface{}{"create_role": false}, "create_role = false needs lambda_role"},
+		{"lambda_role with create_role", map[string]interface{}{"lambda_role": "arn:aws:iam::111122223333:role/r"}, "lambda_role is used only with create_role = false"},
+		{"lambda_role not a role ARN", map[string]interface{}{"create_role": false, "lambda_role": "replicator"}, "lambda_role must be an IAM role ARN"},
+		{"bad role_path", map[string]interface{}{"role_path": "replication"}, "role_path must start and end with \"/\""},
+		{"bad boundary", map[string]interface{}{"role_permissions_boundary": "arn:aws:iam::111122223333:role/r"}, "role_permissions_boundary must be the ARN of a managed IAM policy"},
+		{"attach_policy_json without policy_json", map[string]interface{}{"attach_policy_json": true}, "attach_policy_json = true needs policy_json"},
+		{"policy_json not a policy", map[string]interface{}{"attach_policy_json": true, "policy_json": "{}"}, "policy_json must be an IAM policy document in JSON"},
+		{"attach_policy_statements without any", map[string]interface{}{"attach_policy_statements": true}, "attach_policy_statements = true needs at least one entry"},
+		{"actions and not_actions", map[string]interface{}{"policy_statements": map[string]interface{}{"x": map[string]interface{}{"actions": []string{"a:b"}, "not_actions": []string{"c:d"}, "resources": []string{"*"}}}}, "needs exactly one of actions and not_actions"},
+		{"bad effect", map[string]interface{}{"policy_statements": map[string]interface{}{"x": map[string]interface{}{"effect": "allow", "actions": []string{"a:b"}, "resources": []string{"*"}}}}, "effect must be \"Allow\" or \"Deny\""},
+		{"duplicate sid", map[string]interface{}{"policy_statements": map[string]interface{}{"read-it": statement, "readit": statement}}, "Two policy_statements entries have the same Sid"},
+		{"state table key not an ARN", map[string]interface{}{"state_table_kms_key_arn": "alias/state"}, "state_table_kms_key_arn must be a KMS key ARN"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			opts := *base
+			opts.Vars = map[string]interface{}{"master_table_name": master, "slaves": ok, "name": uniqueName("v")}
+			for k, v := range c.vars {
+				opts.Vars[k] = v
+			}
+			opts.Logger = newLogger(t)
+			out, err := terraform.PlanE(t, &opts)
+			require.Error(t, err, "plan should fail")
+			assert.Contains(t, strings.Join(strings.Fields(out+" "+err.Error()), " "), c.want)
+		})
+	}
 }
