@@ -33,6 +33,8 @@ export interface BundleSettings {
   readonly masterEngine: DynamoDbLocal;
   readonly stateTable: string;
   readonly masterTable?: string;
+  /** REPLICATOR_WRITE_CONCURRENCY; the function's default when left out. */
+  readonly writeConcurrency?: number;
 }
 
 let instances = 0;
@@ -53,6 +55,8 @@ export async function loadBundle(settings: BundleSettings): Promise<Bundle> {
   });
   if (settings.masterTable === undefined) delete process.env.REPLICATOR_MASTER_TABLE;
   else process.env.REPLICATOR_MASTER_TABLE = settings.masterTable;
+  if (settings.writeConcurrency === undefined) delete process.env.REPLICATOR_WRITE_CONCURRENCY;
+  else process.env.REPLICATOR_WRITE_CONCURRENCY = String(settings.writeConcurrency);
   instances += 1;
   return (await import(`${BUNDLE}?instance=${instances}`)) as Bundle;
 }

@@ -6,7 +6,8 @@
  * Sizes: BENCH_RECORDS (stream records per throughput and outage run, 20,000), BENCH_BATCH_SIZE (1,000),
  * BENCH_ROUNDS (3), BENCH_DRAIN_CHANGES (20,000), BENCH_COPY_ITEMS (20,000), BENCH_COPY_SEGMENTS (8), BENCH_ITEMS
  * (the command-line backfill, 10,000). BENCH_ONLY=drain,outage,... runs some of: throughput, drain, outage, copy,
- * memory, telemetry, backfill.
+ * memory, telemetry, curve, backfill. The curve's grid: BENCH_CURVE_BATCH_SIZES (100,500,1000,5000),
+ * BENCH_CURVE_CONCURRENCIES (8,16,32,64), BENCH_CURVE_FACTORS (1,4), BENCH_CURVE_RECORDS (20,000).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { initialCopyScenario } from './initial-copy';
 import { drainScenario, outageScenario } from './isolation';
 import { describeMachine, machineLine, markdownTable, type Row } from './report';
 import { batchesOf, syntheticRecords, writesOf } from './synthetic';
+import { curveScenario, type CurvePoint } from './curve';
 import { telemetryScenario, type TelemetryCost } from './telemetry';
 import { throughputScenario } from './throughput';
 
@@ -30,7 +32,14 @@ const DRAIN_CHANGES = Number(process.env.BENCH_DRAIN_CHANGES ?? 20_000);
 const COPY_ITEMS = Number(process.env.BENCH_COPY_ITEMS ?? 20_000);
 const COPY_SEGMENTS = Number(process.env.BENCH_COPY_SEGMENTS ?? 8);
 const COPY_WORKERS = [1, 2, 4] as const;
-const SCENARIOS = ['throughput', 'drain', 'outage', 'copy', 'memory', 'telemetry', 'backfill'] as const;
+const SCENARIOS = ['throughput', 'drain', 'outage', 'copy', 'memory', 'telemetry', 'curve', 'backfill'] as const;
+const numbers = (name: string, fallback: string): number[] => (process.env[name] ?? fallback).split(',').map(Number);
+const CURVE = {
+  records: Number(process.env.BENCH_CURVE_RECORDS ?? 20_000),
+  batchSizes: numbers('BENCH_CURVE_BATCH_SIZES', '100,500,1000,5000'),
+  concurrencies: numbers('BENCH_CURVE_CONCURRENCIES', '8,16,32,64'),
+  factors: numbers('BENCH_CURVE_FACTORS', '1,4'),
+};
 /** Stream records per telemetry run, and its batch sizes: the default one and a live-rate one. */
 const TELEMETRY_RECORDS = Number(process.env.BENCH_TELEMETRY_RECORDS ?? 10_000);
 const TELEMETRY_BATCH_SIZES = [100, 25] as const;
@@ -104,6 +113,7 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   let memory: MemoryResult | undefined;
   let telemetry: TelemetryCost[] | undefined;
+  let curve: CurvePoint[] | undefined;
   try {
     await warmUp(masterEngine, [first, second, third]);
     const settings = { batchSize: BATCH_SIZE, rounds: ROUNDS, masterEngine };
@@ -129,6 +139,11 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (runs('curve')) {
+      const result = await curveScenario(first, { ...CURVE, rounds: ROUNDS, masterEngine });
+      rows.push(...result.rows.rows);
+      curve = result.points;
+    }
   } finally {
     await Promise.all([masterEngine, first, second, third].map((engine) => engine.stop()));
   }
@@ -145,7 +160,7 @@ async function main(): Promise<void> {
   console.log(`wall time: ${Math.floor(wallSeconds / 60)} min ${wallSeconds % 60} s`);
   writeFileSync(
     'bench/results.json',
-    `${JSON.stringify({ machine, records: RECORDS, batchSize: BATCH_SIZE, rounds: ROUNDS, drainChanges: DRAIN_CHANGES, copyItems: COPY_ITEMS, copySegments: COPY_SEGMENTS, wallSeconds, rows, memory, telemetry, backfill }, null, 2)}\n`,
+    `${JSON.stringify({ machine, records: RECORDS, batchSize: BATCH_SIZE, rounds: ROUNDS, drainChanges: DRAIN_CHANGES, copyItems: COPY_ITEMS, copySegments: COPY_SEGMENTS, wallSeconds, rows, memory, telemetry, curve, backfill }, null, 2)}\n`,
   );
 }
 

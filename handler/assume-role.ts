@@ -1,6 +1,6 @@
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { AssumeRoleError, describeError } from './errors';
-import { CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './timing';
+import { boundedRequestHandler } from './request-handler';
 
 /** Temporary credentials as the SDK clients take them. */
 export interface TemporaryCredentials {
@@ -30,9 +30,8 @@ export const REFRESH_BEFORE_MS = 5 * 60_000;
  * invocations, and assumes it again shortly before they expire. Concurrent callers share one STS call.
  */
 export function assumeRoleCredentials(options: AssumeRoleOptions): () => Promise<TemporaryCredentials> {
-  // Bounded like every other call: a hung AssumeRole fails the attempt instead of holding the slave's writes
-  // (throwOnRequestTimeout: without it the SDK only logs a warning when requestTimeout passes).
-  const sts = options.sts ?? new STSClient({ region: options.region, requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true } });
+  // Bounded like every other call: a hung AssumeRole fails the attempt instead of holding the slave's writes.
+  const sts = options.sts ?? new STSClient({ region: options.region, requestHandler: boundedRequestHandler() });
   const now = options.now ?? Date.now;
   const refreshBeforeMs = options.refreshBeforeMs ?? REFRESH_BEFORE_MS;
   let cached: TemporaryCredentials | undefined;

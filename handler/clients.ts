@@ -1,8 +1,6 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { assumeRoleCredentials, sessionNameFor } from './assume-role';
-import { CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './timing';
+import { boundedRequestHandler } from './request-handler';
 import type { SlaveConfig } from './types';
 
 /** Makes and keeps the DynamoDB clients of an invocation and the ones after it (warm starts reuse them). */
@@ -17,27 +15,12 @@ export interface ClientProvider {
 }
 
 /**
- * Sockets are kept alive and plentiful: the writer runs many BatchWriteItem calls per slave at once. Every attempt is
- * bounded: a connection that does not open, or a response that does not come, fails the attempt (see timing.ts).
- */
-function requestHandler(): { httpAgent: HttpAgent; httpsAgent: HttpsAgent; connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: boolean } {
-  return {
-    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 128 }),
-    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 128 }),
-    connectionTimeout: CONNECTION_TIMEOUT_MS,
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    // Without it, @smithy/node-http-handler 4.x only logs a warning when requestTimeout passes and lets the attempt hang.
-    throwOnRequestTimeout: true,
-  };
-}
-
-/**
  * A DynamoDB client for the replicator's hot path. Retries are the replicator's own (one attempt per SDK call). The
  * SDK's logger middleware is removed: with no logger configured it still builds a redacted copy of every request
  * for a log line nobody writes, about a tenth of the function's CPU when writing large batches.
  */
 export function createDynamoDBClient(config: DynamoDBClientConfig): DynamoDBClient {
-  const client = new DynamoDBClient({ maxAttempts: 1, requestHandler: requestHandler(), ...config });
+  const client = new DynamoDBClient({ maxAttempts: 1, requestHandler: boundedRequestHandler(), ...config });
   client.middlewareStack.remove('loggerMiddleware');
   return client;
 }

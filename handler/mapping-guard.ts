@@ -1,6 +1,6 @@
 import { LambdaClient, ListEventSourceMappingsCommand, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { describeError } from './errors';
-import { CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './timing';
+import { boundedRequestHandler } from './request-handler';
 import type { InvocationContext } from './types';
 
 /** What became of the attempt to stop the mapping that invoked a function with a configuration it rejects. */
@@ -17,7 +17,7 @@ export interface MappingStop {
  * mapping (the next `terraform apply` does) resumes from where it stopped. Without this, every retry of the batch
  * would fail the same way, and a mapping with a retry limit would skip it.
  */
-export async function stopOwnMapping(event: unknown, context: InvocationContext | undefined, client: LambdaClient = new LambdaClient({ requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS } })): Promise<MappingStop> {
+export async function stopOwnMapping(event: unknown, context: InvocationContext | undefined, client: LambdaClient = new LambdaClient({ requestHandler: boundedRequestHandler() })): Promise<MappingStop> {
   const functionName = context?.invokedFunctionArn ?? context?.functionName ?? process.env.AWS_LAMBDA_FUNCTION_NAME;
   const streamArn = eventSourceArnOf(event);
   if (functionName === undefined || streamArn === undefined) return { disabled: [], error: 'the invocation names no function or stream to find the mapping by' };

@@ -7,7 +7,8 @@ import type { DrainResult } from '../drain';
 import { describeError, ReplicatorError } from '../errors';
 import { StateStore } from '../state-store';
 import { parseStreamBatch } from '../stream-record';
-import { CONNECTION_TIMEOUT_MS, Deadline, REQUEST_TIMEOUT_MS } from '../timing';
+import { boundedRequestHandler } from '../request-handler';
+import { Deadline } from '../timing';
 import type { AttributeMap } from '../types';
 import type { RedriveOptions } from './options';
 import { drainNow, parkKeys, type KeyToBring } from './park-keys';
@@ -122,7 +123,7 @@ function eventOf(body: unknown): unknown {
 
 async function readSource(from: string, s3?: S3Client): Promise<SourceRecord[]> {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(from);
-  if (match !== null) return readS3(match[1] ?? '', match[2] ?? '', s3 ?? new S3Client({ requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS } }));
+  if (match !== null) return readS3(match[1] ?? '', match[2] ?? '', s3 ?? new S3Client({ requestHandler: boundedRequestHandler() }));
   let entries: string[];
   try {
     entries = (await stat(from)).isDirectory() ? (await readdir(from)).sort().map((file) => join(from, file)) : [from];

@@ -346,9 +346,13 @@ function fitPayload(entries: readonly WindowEntry[], streamArn: string, awsRegio
 
 /** The lane of a record: FNV-1a of its keys with attribute names sorted, so every change of an item lands in one lane. */
 function laneOf(record: SdkStreamRecord, lanes: number): number {
+  return laneOfKeys(toLambdaImage(record.dynamodb?.Keys ?? {}), lanes);
+}
+
+/** The lane of an item's keys (in the Lambda event's form), as the poller and the benchmark's emulation share it. */
+export function laneOfKeys(keys: Readonly<Record<string, unknown>>, lanes: number): number {
   if (lanes === 1) return 0;
-  const keys = Object.entries(toLambdaImage(record.dynamodb?.Keys ?? {})).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const canonical = JSON.stringify(keys);
+  const canonical = JSON.stringify(Object.entries(keys).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   let hash = 0x811c9dc5;
   for (let i = 0; i < canonical.length; i += 1) {
     hash ^= canonical.charCodeAt(i);

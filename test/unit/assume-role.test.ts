@@ -2,6 +2,9 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assumeRoleCredentials, sessionNameFor } from '../../handler/assume-role';
+import { AssumeRoleError } from '../../handler/errors';
+import { Deadline, REQUEST_TIMEOUT_MS } from '../../handler/timing';
+import { silentServer } from './helpers/silent-server';
 import { awsError } from './helpers/writes';
 
 const sts = new STSClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
@@ -69,6 +72,49 @@ describe('Function: assumeRoleCredentials', () => {
 
     // Act & Assess
     await expect(assumeRoleCredentials({ roleArn: ROLE, region: 'us-east-1', sessionName: 's', sts })()).rejects.toThrow('STS returned no credentials');
+  });
+
+  describe('with its own STS client', () => {
+    const savedEnv = { ...process.env };
+
+    afterEach(() => {
+      process.env = { ...savedEnv };
+    });
+
+    // Waits one REQUEST_TIMEOUT_MS (5 s) for real: only a socket that stays silent that long shows the timeout works.
+    it('fails an AssumeRole attempt that gets no answer after REQUEST_TIMEOUT_MS, long before a far deadline', async () => {
+      // Prepare
+      const silent = await silentServer();
+      process.env.AWS_ENDPOINT_URL_STS = silent.endpoint;
+      process.env.AWS_ACCESS_KEY_ID = 'AKIAFUNCTION';
+      process.env.AWS_SECRET_ACCESS_KEY = 'secret';
+      delete process.env.AWS_SESSION_TOKEN;
+      // One attempt: the SDK's own retries of STS would only repeat the timeout.
+      process.env.AWS_MAX_ATTEMPTS = '1';
+      const provider = assumeRoleCredentials({ roleArn: ROLE, region: 'us-east-1', sessionName: 's' });
+      const deadline = new Deadline(Date.now() + 4 * REQUEST_TIMEOUT_MS);
+      const started = Date.now();
+
+      // Act
+      const error = await deadline
+        .race(provider())
+        .then(
+          () => undefined,
+          (failure: unknown) => failure,
+        )
+        .finally(() => {
+          deadline.release();
+          return silent.close();
+        });
+      const elapsed = Date.now() - started;
+
+      // Assess
+      expect(error).toBeInstanceOf(AssumeRoleError);
+      expect((error as Error).cause).toMatchObject({ name: 'TimeoutError' });
+      expect(deadline.cutOff.aborted).toBe(false);
+      expect(elapsed).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 100);
+      expect(elapsed).toBeLessThan(3 * REQUEST_TIMEOUT_MS);
+    }, 6 * REQUEST_TIMEOUT_MS);
   });
 });
 

@@ -3,6 +3,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClientProvider } from '../../handler/clients';
+import { Deadline, REQUEST_TIMEOUT_MS } from '../../handler/timing';
+import { silentServer } from './helpers/silent-server';
 
 interface Seen {
   readonly target: string | undefined;
@@ -122,6 +124,34 @@ describe('Function: createClientProvider', () => {
     expect(seen[0]?.body).toContain('RoleSessionName=dynamo-replicator-partner');
     expect(seen[1]?.authorization).toContain('Credential=ASIAASSUMED/');
   });
+
+  // Waits one REQUEST_TIMEOUT_MS (5 s) for real: only a socket that stays silent that long shows the timeout works.
+  it('fails an attempt that gets no answer after REQUEST_TIMEOUT_MS, long before a far deadline', async () => {
+    // Prepare
+    const silent = await silentServer();
+    const deadline = new Deadline(Date.now() + 4 * REQUEST_TIMEOUT_MS);
+    const client = createClientProvider().forSlave({ name: 'hung', region: 'eu-west-1', tableName: 'orders', endpoint: silent.endpoint });
+    const started = Date.now();
+
+    // Act
+    const error = await client
+      .send(new BatchWriteItemCommand({ RequestItems: { orders: [{ DeleteRequest: { Key: { pk: { S: 'a' } } } }] } }), { abortSignal: deadline.cutOff })
+      .then(
+        () => undefined,
+        (failure: unknown) => failure,
+      )
+      .finally(() => {
+        deadline.release();
+        return silent.close();
+      });
+    const elapsed = Date.now() - started;
+
+    // Assess
+    expect(error).toMatchObject({ name: 'TimeoutError' });
+    expect(deadline.cutOff.aborted).toBe(false);
+    expect(elapsed).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 100);
+    expect(elapsed).toBeLessThan(3 * REQUEST_TIMEOUT_MS);
+  }, 6 * REQUEST_TIMEOUT_MS);
 
   it('shares one client between slaves of one region, endpoint and role', () => {
     // Prepare

@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keyIdentity } from '../../handler/attribute-value';
 import { drainSlaves, type DrainOptions } from '../../handler/drain';
+import { partitions } from '../../handler/state-store';
 import { ConfigurationError } from '../../handler/errors';
 import type { ReplicatorConfig } from '../../handler/types';
 import { deployedConfig, EU, mockedClients, US } from './helpers/config';
@@ -80,6 +81,32 @@ describe('Function: drainSlaves', () => {
     expect(slaveEvents()).toEqual(['write orders-eu put a=1', 'write orders-eu put late=new', 'live eu']);
     expect(ddb.commandCalls(UpdateItemCommand).filter((call) => call.args[0].input.UpdateExpression?.startsWith('SET #mode = :live') === true)).toHaveLength(2);
     expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 2, pending: 0 });
+  });
+
+  it('goes live only at the generation it read before its last pass: a change parked while a pass found nothing is applied first', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 4, epoch: 0 });
+    const queried = new Set<string>();
+    let raced = false;
+    fake.afterParkedQuery = (slave, partition) => {
+      queried.add(partition);
+      if (raced || queried.size < partitions().length) return;
+      raced = true;
+      // Every partition has answered empty: a stream invocation parks a change and raises the generation, as
+      // markParked does, before the drain decides to go live.
+      fake.park(slave, 'late', { value: 'new', seq: '20' });
+      const state = fake.slaves.get(slave);
+      if (state !== undefined) state.generation += 1;
+    };
+
+    // Act
+    const result = await drainWith();
+
+    // Assess
+    expect(raced).toBe(true);
+    expect(slaveEvents()).toEqual(['write orders-eu put late=new', 'live eu']);
+    expect(fake.parkedOf('eu')).toEqual([]);
+    expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 1, pending: 0 });
   });
 
   it('deletes changes parked under an older epoch without writing them: their batch was re-delivered and applied', async () => {

@@ -278,6 +278,32 @@ describe('Class: Replicator', () => {
       await expect(processing).rejects.toThrow('REPLICATOR_SLAVES.loop: is the master table itself (orders in eu-west-1)');
       expect(ddb.calls()).toHaveLength(0);
     });
+
+    it("replicates into a table of the master's name and region on another endpoint: it is not the master itself", async () => {
+      // Prepare
+      answerWrites();
+      const { replicator } = replicatorWith(library({ slaves: [{ name: 'local', region: 'eu-west-1', tableName: MASTER_TABLE, endpoint: 'http://127.0.0.1:8000' }] }));
+
+      // Act
+      const result = await replicator.process(streamEvent(put('a', '1')));
+
+      // Assess
+      expect(sent(MASTER_TABLE)).toEqual(['put a=1']);
+      expect(result.batchItemFailures).toEqual([]);
+    });
+
+    it("replicates into a table of the master's name and region reached through a role: another account's table is not the master itself", async () => {
+      // Prepare
+      answerWrites();
+      const { replicator } = replicatorWith(library({ slaves: [{ name: 'partner', region: 'eu-west-1', tableName: MASTER_TABLE, roleArn: 'arn:aws:iam::210987654321:role/replica-writer' }] }));
+
+      // Act
+      const result = await replicator.process(streamEvent(put('a', '1')));
+
+      // Assess
+      expect(sent(MASTER_TABLE)).toEqual(['put a=1']);
+      expect(result.batchItemFailures).toEqual([]);
+    });
   });
 
   describe('with a state table', () => {

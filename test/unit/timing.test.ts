@@ -65,13 +65,20 @@ describe('Class: Deadline', () => {
     await expect(deadline.race(Promise.resolve('x'))).rejects.toThrow('the call was still running when the work had to end');
   });
 
-  it('never cuts off before it stops starting', () => {
+  it('never cuts off before it stops starting', async () => {
     // Act
     const deadline = keep(new Deadline(1_000, () => 0, 500));
+    const now = Date.now();
+    const asked = keep(new Deadline(now + 300, Date.now, now + 20));
+    await wait(80);
 
     // Assess
     expect(deadline.remainingMs()).toBe(1_000);
     expect(deadline.isOver()).toBe(false);
+    // Past the cut-off it was asked for, before it stops starting: calls in flight run on.
+    expect(asked.stopStarting.aborted).toBe(false);
+    expect(asked.cutOff.aborted).toBe(false);
+    await expect(asked.race(Promise.resolve('finished'))).resolves.toBe('finished');
   });
 
   describe('Function: forInvocation', () => {

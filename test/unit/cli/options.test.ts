@@ -70,6 +70,30 @@ describe('Function: parseBackfillOptions', () => {
     // Assess
     expect(error?.message).toBe('--settle-seconds: must be a whole number from 0 to 86400, not "86401"');
   });
+
+  it("accepts a slave of the master's table and region on another endpoint: it is not the master itself", () => {
+    // Prepare
+    const slaves = '{"local":{"region":"eu-west-1","table_name":"orders","endpoint":"http://127.0.0.1:8000"}}';
+
+    // Act
+    const options = parseBackfillOptions({ ...BASE, slaves }, ENV);
+    const refused = errorOf(() => parseBackfillOptions({ ...BASE, slaves: '{"loop":{"region":"eu-west-1","table_name":"orders"}}' }, ENV));
+
+    // Assess
+    expect(options.slaves).toEqual([{ name: 'local', region: 'eu-west-1', tableName: 'orders', endpoint: 'http://127.0.0.1:8000' }]);
+    expect(refused?.message).toMatch(/^slave "loop": is the master table itself \(orders in eu-west-1\)/);
+  });
+
+  it("accepts a slave of the master's table and region reached through a role: another account's table is not the master itself", () => {
+    // Prepare
+    const slaves = '{"partner":{"region":"eu-west-1","table_name":"orders","role_arn":"arn:aws:iam::210987654321:role/replica-writer"}}';
+
+    // Act
+    const options = parseBackfillOptions({ ...BASE, slaves }, ENV);
+
+    // Assess
+    expect(options.slaves).toEqual([{ name: 'partner', region: 'eu-west-1', tableName: 'orders', roleArn: 'arn:aws:iam::210987654321:role/replica-writer' }]);
+  });
 });
 
 describe('Function: parseStateOptions', () => {

@@ -54,6 +54,11 @@ export class FakeStateTable {
   public beforeMarkLive: ((slave: string) => void) | undefined;
   /** Runs after a slave took a write, before the drain deletes what it applied. */
   public afterSlaveWrite: ((table: string) => void) | undefined;
+  /**
+   * Runs after a Query of one partition of a slave's parked changes (`parked#eu#03`) is answered, as a stream
+   * invocation parking while a drain's pass reads would: what it parks is not in that answer.
+   */
+  public afterParkedQuery: ((slave: string, partition: string) => void) | undefined;
 
   public constructor(private readonly now: () => number = Date.now) {}
 
@@ -200,7 +205,9 @@ export class FakeStateTable {
   private query(input: QueryCommandInput): { Items?: Item[]; Count?: number } {
     const pk = input.ExpressionAttributeValues?.[':pk']?.S ?? '';
     const items = [...this.parked.values(), ...this.rows.values()].filter((item) => item.pk?.S === pk);
-    return input.Select === 'COUNT' ? { Count: items.length } : { Items: items };
+    if (input.Select === 'COUNT') return { Count: items.length };
+    if (pk.startsWith('parked#')) this.afterParkedQuery?.(pk.split('#')[1] ?? '', pk);
+    return { Items: items };
   }
 
   /**
