@@ -141,11 +141,15 @@ locals {
   environment_largest_slave_bytes = max(1, values(local.environment_slave_bytes)...)
   environment_slaves_that_fit     = floor((local.environment_limit_bytes - local.environment_fixed_bytes) / local.environment_largest_slave_bytes)
 
-  # The deployment package: a zip of the bundle, committed beside it by
-  # `npm run build` (no timestamps, fixed modes, stored), so that a plan saved
-  # on one machine applies on another with the same file and hash.
-  lambda_package      = "${path.module}/dist/lambda/function.zip"
-  lambda_package_hash = filebase64sha256(local.lambda_package)
+  # The deployment package. By default archive_file zips the bundle at plan
+  # time, and the hash is the bundle's own (archive 1.3.0 keeps each file's
+  # mode bits, so the zip's bytes follow the umask). With create_package =
+  # false the functions deploy an existing zip: by default the one `npm run
+  # build` commits beside the bundle (no timestamps, fixed modes, stored), so
+  # that a plan saved on one machine applies on another.
+  bundle_path         = "${path.module}/dist/lambda/index.mjs"
+  lambda_package      = var.create_package ? data.archive_file.lambda[0].output_path : coalesce(var.local_existing_package, "${path.module}/dist/lambda/function.zip")
+  lambda_package_hash = var.create_package ? filebase64sha256(local.bundle_path) : filebase64sha256(local.lambda_package)
 
   # The alias the mapping invokes: it names the version the last apply
   # published, so a bad deploy is rolled back by pointing it at the previous one.

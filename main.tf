@@ -3,6 +3,18 @@ data "aws_dynamodb_table" "master" {
   name   = var.master_table_name
 }
 
+# The zip is rebuilt at every plan into .terraform of the calling root, outside
+# the module's tree, under a name unique to this instance so that two instances
+# never race on one file. A plan saved for another machine needs
+# create_package = false (see local.lambda_package).
+data "archive_file" "lambda" {
+  count = var.create_package ? 1 : 0
+
+  type        = "zip"
+  source_file = local.bundle_path
+  output_path = "${path.root}/.terraform/dynamo-replicator/${local.region}-${var.name}.zip"
+}
+
 resource "aws_cloudwatch_log_group" "lambda" {
   # checkov:skip=CKV_AWS_338:The logs are operational (per-batch errors, not an audit trail); retention is the log_retention_in_days input, 30 days by default.
   # checkov:skip=CKV_AWS_158:A customer managed key is the caller's choice (log_kms_key_arn); by default CloudWatch Logs encrypts with its own key.
@@ -55,6 +67,10 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = local.environment_bytes <= local.environment_limit_bytes
       error_message = "The functions' environment would be ${local.environment_bytes} bytes, over Lambda's limit of ${local.environment_limit_bytes}: REPLICATOR_SLAVES takes ${local.environment_bytes - local.environment_fixed_bytes} bytes for ${length(var.slaves)} slaves (the largest ${local.environment_largest_slave_bytes}), the other variables ${local.environment_fixed_bytes}, so at most ${local.environment_slaves_that_fit} slaves of that size fit. Split the slaves over several module calls with different names, or shorten their keys, table names and external IDs."
+    }
+    precondition {
+      condition     = !var.create_package || var.local_existing_package == null
+      error_message = "local_existing_package (${coalesce(var.local_existing_package, "-")}) is deployed only with create_package = false: set create_package = false to deploy it, or remove it to zip the bundled handler at plan time."
     }
     precondition {
       condition     = var.create_role || var.lambda_role != null

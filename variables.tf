@@ -130,6 +130,23 @@ variable "enabled" {
   default     = true
 }
 
+variable "create_package" {
+  description = "Zip the bundled handler at plan time with archive_file, into .terraform of the calling root. Set false to deploy local_existing_package instead: a plan saved on one machine and applied on another (a CI runner) needs it, since the zip written at plan time is not there at apply."
+  type        = bool
+  default     = true
+}
+
+variable "local_existing_package" {
+  description = "With create_package = false, the zip the functions deploy (index.mjs at its root, exporting handler, drain and copySegment). Null deploys dist/lambda/function.zip, which `npm run build` writes deterministically from the same bundle and which is committed with the module."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.local_existing_package == null || endswith(coalesce(var.local_existing_package, "-"), ".zip")
+    error_message = "local_existing_package must be the path of a .zip file, e.g. \"build/replicator.zip\", or null for the zip committed with the module."
+  }
+}
+
 variable "runtime" {
   description = "Lambda runtime of the function."
   type        = string

@@ -10,5 +10,12 @@ terraform {
       source  = "hashicorp/aws"
       version = ">= 6.0"
     }
+    # 1.3.0 is the oldest release this module is tested with. It has no
+    # `output_file_mode`, so the function's `source_code_hash` is taken from the
+    # bundle itself rather than from the zip, whose metadata is not reproducible.
+    archive = {
+      source  = "hashicorp/archive"
+      version = ">= 1.3.0"
+    }
   }
 }

@@ -30,6 +30,11 @@ AWS_PROVIDER_GO_VERSION=v1.60.1-0.20260602190131-5f2286d6d836
 # s3control defines no type the module uses, but aws_s3_bucket reads and
 # writes its tags through the S3 Control client, which panics unregistered.
 AWS_PROVIDER_SERVICES="appautoscaling cloudwatch dynamodb events iam kms lambda logs meta s3 s3control scheduler sfn sns sqs sts"
+# The newest archive provider the Go proxy serves: v2 tags are not Go versions
+# either, and no v2 commit was found on it. 1.3.0 lacks output_file_mode.
+ARCHIVE_PROVIDER_VERSION=1.3.0
+ARCHIVE_PROVIDER_MODULE=github.com/terraform-providers/terraform-provider-archive
+ARCHIVE_PROVIDER_GO_VERSION=v1.3.0
 OPENTOFU_VERSION=v1.10.6
 # The Lambda Runtime Interface Emulator: the proxy serves no tagged release
 # (v1.23.0 is not served), only this pseudo-version of the main branch.
@@ -156,6 +161,10 @@ fi
 
 aws_dir="$providers/registry.terraform.io/hashicorp/aws/$AWS_PROVIDER_VERSION/linux_amd64"
 aws_bin="$aws_dir/terraform-provider-aws_v${AWS_PROVIDER_VERSION}_x5"
+archive_dir="$providers/registry.terraform.io/hashicorp/archive/$ARCHIVE_PROVIDER_VERSION/linux_amd64"
+# Plugin SDK v1 speaks protocol 5 like SDK v2; the _x4 suffix is only the name
+# HashiCorp's own 1.x release archives used.
+archive_bin="$archive_dir/terraform-provider-archive_v${ARCHIVE_PROVIDER_VERSION}_x4"
 
 # The pin of the trimmed build: its Go version and its service list.
 aws_provider_pin="$AWS_PROVIDER_GO_VERSION services=$AWS_PROVIDER_SERVICES"
@@ -198,6 +207,11 @@ build_aws_provider() {
   mv "$aws_bin.tmp" "$aws_bin"
   # The copy is 300 MiB of source nothing reads again.
   rm -rf "$src"
+}
+
+build_archive_provider() {
+  # v1.3.0 predates the go directive and ships a stale vendor/ directory.
+  go_build_module "$ARCHIVE_PROVIDER_MODULE" "$ARCHIVE_PROVIDER_GO_VERSION" . "$archive_bin" "" -mod=mod
 }
 
 build_tofu() {
@@ -266,6 +280,7 @@ install_moto() {
 # ---- Check prerequisites only for the work actually left --------------------------
 need_go=0
 [[ $provider_mode == mirror ]] && ! is_current aws-provider "$aws_provider_pin" "$aws_bin" && need_go=1
+[[ $provider_mode == mirror ]] && ! is_current archive-provider "$ARCHIVE_PROVIDER_GO_VERSION" "$archive_bin" && need_go=1
 [[ $need_tofu_build -eq 1 ]] && ! is_current tofu "$OPENTOFU_VERSION" "$bin/tofu" && need_go=1
 ! is_current aws-lambda-rie "$AWS_LAMBDA_RIE_VERSION" "$bin/aws-lambda-rie" && need_go=1
 ! is_current tflint "$TFLINT_VERSION" "$bin/tflint" && need_go=1
@@ -298,6 +313,13 @@ lane_aws() {
 }
 
 lane_go() {
+  if [[ $provider_mode == registry ]]; then
+    echo "archive provider: from registry.terraform.io" >"$results/archive-provider"
+  elif is_current archive-provider "$ARCHIVE_PROVIDER_GO_VERSION" "$archive_bin"; then
+    cached archive-provider "archive provider $ARCHIVE_PROVIDER_VERSION"
+  else
+    run_step archive-provider "archive provider $ARCHIVE_PROVIDER_VERSION" "$ARCHIVE_PROVIDER_GO_VERSION" build_archive_provider
+  fi
   if is_current tflint "$TFLINT_VERSION" "$bin/tflint"; then
     cached tflint "tflint $TFLINT_VERSION"
   else
@@ -359,7 +381,7 @@ lane_runtime & runtime_pid=$!
 wait "$aws_pid" "$go_pid" "$python_pid" "$runtime_pid"
 
 # ---- Report ------------------------------------------------------------------------
-for tool in terraform tofu aws-provider tflint terraform-docs checkov moto python aws-lambda-rie aws-lambda-ric; do
+for tool in terraform tofu aws-provider archive-provider tflint terraform-docs checkov moto python aws-lambda-rie aws-lambda-ric; do
   for f in "$results/$tool" "$results/$tool.failed"; do
     [[ -f "$f" ]] || continue
     line=$(head -n 1 "$f")
@@ -381,7 +403,7 @@ cli_config="$root/terraformrc"
 if [[ $provider_mode == mirror ]]; then
   # OpenTofu resolves hashicorp/aws to registry.opentofu.org, so the mirror holds
   # the same binaries under that host too (hard links: no extra disk).
-  for host_dir in "$aws_dir"; do
+  for host_dir in "$aws_dir" "$archive_dir"; do
     twin="${host_dir/registry.terraform.io/registry.opentofu.org}"
     mkdir -p "$twin"
     for f in "$host_dir"/*; do

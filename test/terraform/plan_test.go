@@ -40,6 +40,9 @@ type planWant struct {
 	module  string            // address of the replicator module call
 	tables  map[string]string // created slave tables: address => region/name
 	mapping mappingSettings
+	// The functions deploy the committed zip (create_package = false) rather
+	// than one archive_file writes at plan time.
+	existingPackage bool
 }
 
 func checkPlan(t *testing.T, plan *terraform.PlanStruct, want planWant) {
@@ -167,25 +170,35 @@ func moduleConfig(t *testing.T, plan *terraform.PlanStruct, module string) map[s
 	return out
 }
 
-// checkReleasePlan: the stream function publishes a version from the
-// committed zip, the mapping invokes the alias "live", and the function is
-// updated only after every slave's table and grant exist.
+// checkReleasePlan: the stream function publishes a version of its package,
+// the mapping invokes the alias "live", and the function is updated only after
+// every slave's table and grant exist.
 func checkReleasePlan(t *testing.T, plan *terraform.PlanStruct, want planWant) {
 	t.Helper()
 	m := want.module
 	fn := plan.ResourcePlannedValuesMap[m+".aws_lambda_function.this"].AttributeValues
 	assert.Equal(t, true, fn["publish"], "a version per deploy, to roll back to")
 
-	// The package is the zip committed beside the bundle, named relative to
+	// By default archive_file zips the bundle at plan time under .terraform of
+	// the root, and the hash is the bundle's own. With create_package = false
+	// the package is the zip committed beside the bundle, named relative to
 	// the module, so a saved plan finds it on any runner; its hash is the
 	// zip's own.
-	zip, err := os.ReadFile(filepath.Join(repoRoot, "dist/lambda/function.zip"))
+	hashed := "dist/lambda/index.mjs"
+	if want.existingPackage {
+		hashed = "dist/lambda/function.zip"
+	}
+	content, err := os.ReadFile(filepath.Join(repoRoot, hashed))
 	require.NoError(t, err)
-	sum := sha256.Sum256(zip)
+	sum := sha256.Sum256(content)
 	for addr, f := range managed(plan, "aws_lambda_function") {
 		filename := f.AttributeValues["filename"].(string)
-		assert.True(t, strings.HasSuffix(filename, "dist/lambda/function.zip") && !strings.Contains(filename, ".terraform"), "%s: filename %s", addr, filename)
-		assert.False(t, filepath.IsAbs(filename), "%s: filename %s is absolute", addr, filename)
+		if want.existingPackage {
+			assert.True(t, strings.HasSuffix(filename, "dist/lambda/function.zip") && !strings.Contains(filename, ".terraform"), "%s: filename %s", addr, filename)
+			assert.False(t, filepath.IsAbs(filename), "%s: filename %s is absolute", addr, filename)
+		} else {
+			assert.Contains(t, filename, ".terraform/dynamo-replicator/", "%s: the zip archive_file wrote", addr)
+		}
 		assert.Equal(t, base64.StdEncoding.EncodeToString(sum[:]), f.AttributeValues["source_code_hash"], addr)
 	}
 
@@ -726,6 +739,7 @@ func TestPlanKMSAndIAMOptions(t *testing.T) {
 		"state_table_kms_key_arn":    stateKey,
 		"initial_copy_state_machine": map[string]interface{}{"enabled": true},
 		"tags":                       tags,
+		"create_package":             false,
 		"role_path":                  "/replication/",
 		"role_permissions_boundary":  boundary,
 		"attach_policy_statements":   true,
@@ -759,9 +773,10 @@ func TestPlanKMSAndIAMOptions(t *testing.T) {
 				allow("ReadArchive", []string{"s3:GetObject"}, "arn:aws:s3:::archive/*"),
 			},
 		},
-		module:  "module.replicator",
-		tables:  map[string]string{`module.replicator.module.replica_table["eu"].aws_dynamodb_table.this`: "eu-west-1/" + master},
-		mapping: defaultMapping,
+		module:          "module.replicator",
+		tables:          map[string]string{`module.replicator.module.replica_table["eu"].aws_dynamodb_table.this`: "eu-west-1/" + master},
+		mapping:         defaultMapping,
+		existingPackage: true,
 	}
 	// policy_json, on each function role too.
 	policies := want.policies()
@@ -900,6 +915,8 @@ func TestPlanRejectsBadOptions(t *testing.T) {
 		{"bad effect", map[string]interface{}{"policy_statements": map[string]interface{}{"x": map[string]interface{}{"effect": "allow", "actions": []string{"a:b"}, "resources": []string{"*"}}}}, "effect must be \"Allow\" or \"Deny\""},
 		{"duplicate sid", map[string]interface{}{"policy_statements": map[string]interface{}{"read-it": statement, "readit": statement}}, "Two policy_statements entries have the same Sid"},
 		{"state table key not an ARN", map[string]interface{}{"state_table_kms_key_arn": "alias/state"}, "state_table_kms_key_arn must be a KMS key ARN"},
+		{"an existing package not a zip", map[string]interface{}{"create_package": false, "local_existing_package": "build/index.mjs"}, "local_existing_package must be the path of a .zip file"},
+		{"an existing package while zipping at plan time", map[string]interface{}{"local_existing_package": "build/replicator.zip"}, "is deployed only with create_package = false"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
