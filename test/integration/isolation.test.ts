@@ -39,7 +39,9 @@ beforeAll(async () => {
   master = new DynamoDBClient(localClientConfig(masterEngine.endpoint, 'eu-west-1'));
   other = new DynamoDBClient(localClientConfig(otherEngine.endpoint, 'eu-west-1'));
   streams = new DynamoDBStreamsClient(localClientConfig(masterEngine.endpoint, 'eu-west-1'));
+  // The bundle's log lines (Powertools: WARN and ERROR on standard error) are not what these tests read.
   vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
 });
 
 afterEach(async () => {

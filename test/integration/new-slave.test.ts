@@ -44,11 +44,14 @@ beforeAll(async () => {
   other = new DynamoDBClient(localClientConfig(otherEngine.endpoint, 'eu-west-1'));
   streams = new DynamoDBStreamsClient(localClientConfig(masterEngine.endpoint, 'eu-west-1'));
   workDir = await mkdtemp(join(tmpdir(), 'new-slave-'));
-  vi.spyOn(process.stdout, 'write').mockImplementation((line: string | Uint8Array) => {
-    const text = String(line);
-    if (text.includes('"message":"batch replicated') || text.includes('"message":"batch partly replicated')) invocationLogs.push(JSON.parse(text) as InvocationLog);
-    return true;
-  });
+  // The bundle's log lines: Powertools writes WARN and ERROR ones (parked changes, re-deliveries) to standard error.
+  for (const stream of [process.stdout, process.stderr]) {
+    vi.spyOn(stream, 'write').mockImplementation((line: string | Uint8Array) => {
+      const text = String(line);
+      if (text.includes('"message":"batch replicated') || text.includes('"message":"batch partly replicated')) invocationLogs.push(JSON.parse(text) as InvocationLog);
+      return true;
+    });
+  }
 });
 
 afterEach(async () => {
