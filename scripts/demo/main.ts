@@ -11,7 +11,7 @@ import { ensureDynamoDbLocal } from '../../test/support/dynamodb-local';
 import type { BatchWriteObservation } from '../../test/support/fault-proxy';
 import { NotCaughtUpError, StreamPoller } from '../../test/support/stream-poller';
 import { OperationKind, runWorkload, WORKLOAD_KEY_ATTRIBUTE, WRITTEN_AT_ATTRIBUTE, type WorkloadResult } from '../../test/support/workload';
-import { BUNDLE_PATH, captureOutput, loadBundledHandler, type CapturedOutput } from './bundled-handler';
+import { BUNDLE_PATH, captureOutput, loadBundledHandler, type CapturedOutput, type DrainHandler } from './bundled-handler';
 import { LagTracker } from './lag';
 import { OptionError, parseDemoOptions, USAGE, type DemoOptions } from './options';
 import { startTopology, type Topology } from './topology';
@@ -25,6 +25,9 @@ const EXIT_INTERRUPTED = 130;
 const DRAIN_IDLE_TIMEOUT_MS = 60_000;
 /** On Ctrl-C, how long an invocation in flight may take to finish. */
 const STOP_GRACE_MS = 5_000;
+/** The module runs the drain every minute; the demo, every second, so a parked slave catches up within its run. */
+const DRAIN_EVERY_MS = 1_000;
+const DRAIN_TIMEOUT_MS = 10_000;
 
 /** Stop functions, run newest first: what started last depends on what started first. */
 class Cleanup {
@@ -134,8 +137,10 @@ async function run(options: DemoOptions, output: CapturedOutput, cleanup: Cleanu
     say(`  slave   ${slave.name.padEnd(5)} ${where(slave)} via ${slave.proxy.endpoint}${slave.faulty ? ', about half of its BatchWriteItem calls throttled' : ''}`);
   }
 
-  const handler = await loadBundledHandler({
+  const { handler, drain } = await loadBundledHandler({
     REPLICATOR_SLAVES: topology.slavesEnv,
+    REPLICATOR_STATE_TABLE: topology.stateTable,
+    REPLICATOR_MASTER_TABLE: topology.master.tableName,
     AWS_ENDPOINT_URL_DYNAMODB: topology.master.endpoint,
     AWS_REGION: topology.master.region,
     AWS_ACCESS_KEY_ID: 'local',
@@ -155,6 +160,8 @@ async function run(options: DemoOptions, output: CapturedOutput, cleanup: Cleanu
     functionName: 'dynamo-replicator-demo',
   });
   await poller.start();
+  const drains = startDrains(drain);
+  cleanup.add(() => drains.stop());
   // An invocation in flight may be retrying a throttled slave: give it a few seconds, not
   // its whole timeout, before the engines go.
   cleanup.add(() => Promise.race([poller.stop(), new Promise((done) => setTimeout(done, STOP_GRACE_MS).unref())]).then(() => undefined));
@@ -221,11 +228,16 @@ async function run(options: DemoOptions, output: CapturedOutput, cleanup: Cleanu
   check();
   phase = 'draining';
   const drainStarted = Date.now();
-  let drained = true;
+  let drained: boolean;
   try {
     await Promise.race([
       poller.waitUntilCaughtUp({ idleTimeoutMs: DRAIN_IDLE_TIMEOUT_MS }),
       new Promise((_, reject) => interrupt.addEventListener('abort', () => reject(new Interrupted()), { once: true })),
+    ]);
+    // What a slave did not take in time was parked in the state table: caught up means the drain applied it too.
+    drained = await Promise.race([
+      drains.untilNothingPending(DRAIN_IDLE_TIMEOUT_MS),
+      new Promise<never>((_, reject) => interrupt.addEventListener('abort', () => reject(new Interrupted()), { once: true })),
     ]);
   } catch (error) {
     if (!(error instanceof NotCaughtUpError)) throw error;
@@ -278,6 +290,46 @@ async function run(options: DemoOptions, output: CapturedOutput, cleanup: Cleanu
   say('');
   say(identical ? 'Every slave matches the master.' : 'At least one slave does NOT match the master.');
   return identical ? EXIT_OK : EXIT_DIFFERENT;
+}
+
+/** The drain, run again and again as the module's schedule runs it. */
+interface Drains {
+  /** Resolves true once a run that started after this call finds nothing parked; false after `idleMs` without a run leaving fewer. */
+  untilNothingPending(idleMs: number): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+function startDrains(drain: DrainHandler): Drains {
+  const stopped = new AbortController();
+  let runs = 0;
+  let lastPending = Number.POSITIVE_INFINITY;
+  const loop = (async () => {
+    while (!stopped.signal.aborted) {
+      const end = Date.now() + DRAIN_TIMEOUT_MS;
+      const { pending } = await drain({}, { getRemainingTimeInMillis: () => Math.max(0, end - Date.now()), functionName: 'dynamo-replicator-demo-drain' });
+      // -1: a slave whose state could not be read; it counts as something left.
+      lastPending = Object.values(pending).reduce((sum, left) => sum + (left < 0 ? 1 : left), 0);
+      runs += 1;
+      await new Promise((done) => setTimeout(done, DRAIN_EVERY_MS));
+    }
+  })();
+  return {
+    async untilNothingPending(idleMs) {
+      const after = runs;
+      let best = Number.POSITIVE_INFINITY;
+      let progressAt = Date.now();
+      for (;;) {
+        if (runs > after && lastPending === 0) return true;
+        if (runs > after && lastPending < best) [best, progressAt] = [lastPending, Date.now()];
+        if (Date.now() - progressAt > idleMs) return false;
+        await new Promise((done) => setTimeout(done, 100));
+      }
+    },
+    async stop() {
+      stopped.abort();
+      await loop;
+    },
+  };
 }
 
 async function main(): Promise<number> {

@@ -11,6 +11,8 @@ import { DemoFault } from './options';
 
 /** The master's region and table name. */
 export const MASTER = { region: 'us-east-1', tableName: 'orders' } as const;
+/** The replicator's state table, as the module names it (`<name>-state`). */
+export const STATE_TABLE = 'dynamo-replicator-demo-state';
 
 /** The first slave shares the master's engine; the others each get one. */
 const SLAVE_PLAN = [
@@ -51,6 +53,8 @@ export interface Topology {
   readonly engineStartupMs: readonly number[];
   /** The `REPLICATOR_SLAVES` value for the bundled function. */
   readonly slavesEnv: string;
+  /** The state table (string `pk`, `sk`) in the master's engine, where a slave's changes are parked. */
+  readonly stateTable: string;
 }
 
 /** Options of {@link startTopology}. */
@@ -86,6 +90,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
   options.onCleanup(() => streams.destroy());
   const master = await createTable(masterClient, { tableName: MASTER.tableName, streamViewType: 'NEW_AND_OLD_IMAGES' });
   if (master.streamArn === undefined) throw new Error('the master table has no stream');
+  const stateTable = await createTable(masterClient, { tableName: STATE_TABLE, sortKey: { name: 'sk', type: 'S' } });
 
   const slaves = await Promise.all(
     plan.map(async (slave, index): Promise<DemoSlave> => {
@@ -127,5 +132,6 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     slaves,
     engineStartupMs: engines.map((engine) => engine.startupMs),
     slavesEnv,
+    stateTable: stateTable.tableName,
   };
 }
