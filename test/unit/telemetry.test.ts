@@ -106,6 +106,20 @@ describe('Function: powertoolsTelemetry', () => {
     ]);
   });
 
+  it("honours Lambda's own AWS_LAMBDA_LOG_LEVEL (advanced logging controls) when POWERTOOLS_LOG_LEVEL is not set", () => {
+    // Prepare
+    delete process.env.POWERTOOLS_LOG_LEVEL;
+    process.env.AWS_LAMBDA_LOG_LEVEL = 'WARN';
+    const { telemetry, logged } = recordedTelemetry(SETTINGS);
+
+    // Act
+    telemetry.log({ level: 'info', message: 'batch replicated' });
+    telemetry.log({ level: 'warn', message: 'batch replicated; some changes parked' });
+
+    // Assess
+    expect(logged.map((line) => line.message)).toEqual(['batch replicated; some changes parked']);
+  });
+
   it('writes no metrics with POWERTOOLS_METRICS_DISABLED, and still logs', () => {
     // Prepare
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
