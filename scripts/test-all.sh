@@ -19,14 +19,15 @@ layer() {
   timings+=("$(printf '%-28s %5ss' "$name" $(($(date +%s) - t0)))")
 }
 
-bash scripts/ensure-node-deps.sh
-
-# The Terraform toolchain may have to be compiled from source on a new machine (tens of minutes, see
-# scripts/toolchain/README.md): start it now, beside the Node.js layers, and wait for it before the Terraform ones.
+# The Terraform toolchain may have to be compiled from source on a new machine (a quarter of an hour, see
+# scripts/toolchain/README.md): start it first, beside the Node.js install and layers, and wait for it before the
+# Terraform ones.
 toolchain_log=$(mktemp -t toolchain.XXXXXX.log)
 bash scripts/toolchain/ensure.sh >"$toolchain_log" 2>&1 &
 toolchain_pid=$!
 trap 'kill "$toolchain_pid" 2>/dev/null || true' EXIT
+
+bash scripts/ensure-node-deps.sh
 
 # The bundle and the zip the module deploys are committed: both must be what a fresh build of handler/ writes.
 bundle_is_fresh() {
