@@ -10,7 +10,7 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
 import { laneOfKeys } from '../test/support/stream-poller';
-import { loadBundle, replicate, type Bundle } from './bundle';
+import { loadBundle, quietly, replicateLoud, type Bundle } from './bundle';
 import { dropTable, freshStateTable, freshTable, RawLimit } from './engine';
 import { median, ScenarioRows, timed } from './report';
 import { batchesOf, syntheticRecords, writesOf, wrongItems } from './synthetic';
@@ -42,7 +42,8 @@ export function streamsByKey(records: readonly DynamoDBRecord[], factor: number)
 }
 
 async function replicateAtFactor(bundle: Bundle, records: readonly DynamoDBRecord[], batchSize: number, factor: number): Promise<void> {
-  await Promise.all(streamsByKey(records, factor).map((stream) => replicate(bundle, batchesOf(stream, batchSize))));
+  const streams = streamsByKey(records, factor).map((stream) => batchesOf(stream, batchSize));
+  await quietly(() => Promise.all(streams.map((batches) => replicateLoud(bundle, batches))));
 }
 
 export async function curveScenario(engine: DynamoDbLocal, settings: CurveSettings): Promise<{ rows: ScenarioRows; points: CurvePoint[] }> {
