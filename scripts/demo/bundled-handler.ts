@@ -5,27 +5,25 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { DrainEntry } from '../../test/support/drain-schedule';
 import type { StreamHandler } from '../../test/support/stream-poller';
 
 /** The committed bundle, relative to the repository root. */
 export const BUNDLE_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/lambda/index.mjs');
-
-/** The scheduled drain's entry point: resolves with the parked changes left per slave. */
-export type DrainHandler = (event: unknown, context: { getRemainingTimeInMillis(): number; functionName?: string }) => Promise<{ pending: Record<string, number> }>;
 
 /**
  * Sets the function's environment, then imports the bundle: it reads its configuration
  * at import time, as in Lambda, so the order matters. Hands back its stream handler and
  * its drain, which the module runs on a schedule.
  */
-export async function loadBundledHandler(environment: Readonly<Record<string, string>>): Promise<{ handler: StreamHandler; drain: DrainHandler }> {
+export async function loadBundledHandler(environment: Readonly<Record<string, string>>): Promise<{ handler: StreamHandler; drain: DrainEntry }> {
   Object.assign(process.env, environment);
   const bundle: unknown = await import(pathToFileURL(BUNDLE_PATH).href);
   const entry = (name: string): unknown => (typeof bundle === 'object' && bundle !== null && name in bundle ? (bundle as Record<string, unknown>)[name] : undefined);
   const handler = entry('handler');
   const drain = entry('drain');
   if (typeof handler !== 'function' || typeof drain !== 'function') throw new Error(`${BUNDLE_PATH} does not export the handler and drain functions`);
-  return { handler: handler as StreamHandler, drain: drain as DrainHandler };
+  return { handler: handler as StreamHandler, drain: drain as DrainEntry };
 }
 
 /** Where the process's own output goes while {@link captureOutput} is in effect. */

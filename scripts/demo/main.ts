@@ -11,7 +11,8 @@ import { ensureDynamoDbLocal } from '../../test/support/dynamodb-local';
 import type { BatchWriteObservation } from '../../test/support/fault-proxy';
 import { NotCaughtUpError, StreamPoller } from '../../test/support/stream-poller';
 import { OperationKind, runWorkload, WORKLOAD_KEY_ATTRIBUTE, WRITTEN_AT_ATTRIBUTE, type WorkloadResult } from '../../test/support/workload';
-import { BUNDLE_PATH, captureOutput, loadBundledHandler, type CapturedOutput, type DrainHandler } from './bundled-handler';
+import { scheduleDrain } from '../../test/support/drain-schedule';
+import { BUNDLE_PATH, captureOutput, loadBundledHandler, type CapturedOutput } from './bundled-handler';
 import { LagTracker } from './lag';
 import { OptionError, parseDemoOptions, USAGE, type DemoOptions } from './options';
 import { startTopology, type Topology } from './topology';
@@ -160,7 +161,7 @@ async function run(options: DemoOptions, output: CapturedOutput, cleanup: Cleanu
     functionName: 'dynamo-replicator-demo',
   });
   await poller.start();
-  const drains = startDrains(drain);
+  const drains = scheduleDrain(drain, DRAIN_EVERY_MS, DRAIN_TIMEOUT_MS);
   cleanup.add(() => drains.stop());
   // An invocation in flight may be retrying a throttled slave: give it a few seconds, not
   // its whole timeout, before the engines go.
@@ -290,46 +291,6 @@ async function run(options: DemoOptions, output: CapturedOutput, cleanup: Cleanu
   say('');
   say(identical ? 'Every slave matches the master.' : 'At least one slave does NOT match the master.');
   return identical ? EXIT_OK : EXIT_DIFFERENT;
-}
-
-/** The drain, run again and again as the module's schedule runs it. */
-interface Drains {
-  /** Resolves true once a run that started after this call finds nothing parked; false after `idleMs` without a run leaving fewer. */
-  untilNothingPending(idleMs: number): Promise<boolean>;
-  stop(): Promise<void>;
-}
-
-function startDrains(drain: DrainHandler): Drains {
-  const stopped = new AbortController();
-  let runs = 0;
-  let lastPending = Number.POSITIVE_INFINITY;
-  const loop = (async () => {
-    while (!stopped.signal.aborted) {
-      const end = Date.now() + DRAIN_TIMEOUT_MS;
-      const { pending } = await drain({}, { getRemainingTimeInMillis: () => Math.max(0, end - Date.now()), functionName: 'dynamo-replicator-demo-drain' });
-      // -1: a slave whose state could not be read; it counts as something left.
-      lastPending = Object.values(pending).reduce((sum, left) => sum + (left < 0 ? 1 : left), 0);
-      runs += 1;
-      await new Promise((done) => setTimeout(done, DRAIN_EVERY_MS));
-    }
-  })();
-  return {
-    async untilNothingPending(idleMs) {
-      const after = runs;
-      let best = Number.POSITIVE_INFINITY;
-      let progressAt = Date.now();
-      for (;;) {
-        if (runs > after && lastPending === 0) return true;
-        if (runs > after && lastPending < best) [best, progressAt] = [lastPending, Date.now()];
-        if (Date.now() - progressAt > idleMs) return false;
-        await new Promise((done) => setTimeout(done, 100));
-      }
-    },
-    async stop() {
-      stopped.abort();
-      await loop;
-    },
-  };
 }
 
 async function main(): Promise<number> {

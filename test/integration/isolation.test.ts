@@ -19,7 +19,7 @@ import { startLambdaControlPlane, type LambdaControlPlane } from '../support/lam
 import { createTable } from '../support/tables';
 import { contextWith, loadBundleModule, type Bundle } from './helpers/bundle';
 import { runInProcess } from './helpers/cli';
-import { scheduleDrain as startDrainSchedule, type DrainSchedule } from './helpers/drain-schedule';
+import { scheduleDrain as startDrainSchedule, type DrainSchedule } from '../support/drain-schedule';
 
 let masterEngine: DynamoDbLocal;
 let otherEngine: DynamoDbLocal;
@@ -139,7 +139,7 @@ async function replicate(topology: Topology, options: { batchSize?: number } = {
 }
 
 function scheduleDrain(bundle: Bundle, everyMs: number): DrainSchedule {
-  const schedule = startDrainSchedule(bundle, everyMs);
+  const schedule = startDrainSchedule(bundle.drain, everyMs);
   schedules.push(schedule);
   return schedule;
 }

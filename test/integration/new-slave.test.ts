@@ -19,7 +19,7 @@ import { createTable } from '../support/tables';
 import { runWorkload } from '../support/workload';
 import { contextWith, loadBundleModule, type Bundle, type BundleHandler } from './helpers/bundle';
 import { runInProcess, seedTable } from './helpers/cli';
-import { scheduleDrain, type DrainSchedule } from './helpers/drain-schedule';
+import { scheduleDrain, type DrainSchedule } from '../support/drain-schedule';
 
 let masterEngine: DynamoDbLocal;
 let otherEngine: DynamoDbLocal;
@@ -187,7 +187,7 @@ describe('A new slave joins a running replicator', () => {
     const keySpace = 1_500;
     const replicator = await runningReplicator(keySpace);
     const writes = liveWrites(replicator, keySpace);
-    schedules.push(scheduleDrain(replicator.withNewSlave.bundle, 300));
+    schedules.push(scheduleDrain(replicator.withNewSlave.bundle.drain, 300));
     await eventually(async () => (await slaveMode(replicator, 'eu')) === 'parked', 'the new slave is parked');
     const started = Date.now();
 
@@ -225,7 +225,7 @@ describe('A new slave joins a running replicator', () => {
     const keySpace = 1_200;
     const replicator = await runningReplicator(keySpace);
     const writes = liveWrites(replicator, keySpace);
-    schedules.push(scheduleDrain(replicator.withNewSlave.bundle, 300));
+    schedules.push(scheduleDrain(replicator.withNewSlave.bundle.drain, 300));
     const totalSegments = 3;
     const input = (segment: number) => ({ slave: 'eu', segment, totalSegments, itemsPerSecond: 150, settleSeconds: 1 });
 
@@ -272,7 +272,7 @@ describe('A new slave joins a running replicator', () => {
     const keySpace = 800;
     const replicator = await runningReplicator(keySpace);
     const writes = liveWrites(replicator, keySpace);
-    schedules.push(scheduleDrain(replicator.withNewSlave.bundle, 300));
+    schedules.push(scheduleDrain(replicator.withNewSlave.bundle.drain, 300));
     await eventually(async () => (await slaveMode(replicator, 'eu')) === 'parked', 'the new slave is parked');
     await new Promise((done) => setTimeout(done, 1_200));
     const copiedAt = new Date().toISOString();

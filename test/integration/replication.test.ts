@@ -11,7 +11,7 @@ import { FaultKind, startFaultProxy, type FaultProxy } from '../support/fault-pr
 import { StreamPoller } from '../support/stream-poller';
 import { createTable } from '../support/tables';
 import { loadBundleModule, type BundleHandler } from './helpers/bundle';
-import { scheduleDrain, type DrainSchedule } from './helpers/drain-schedule';
+import { scheduleDrain, type DrainSchedule } from '../support/drain-schedule';
 
 let masterEngine: DynamoDbLocal;
 let otherEngine: DynamoDbLocal;
@@ -188,7 +188,7 @@ describe('Replication through the committed bundle', () => {
     // writes are parked in the time that remains. With only 0.5 s left in all, a machine under load (a cold CI run
     // compiles beside the tests) could not always park them in time, and the batch was rightly re-delivered.
     const poller = await replicate(streamArn, handler, { batchSize: 50, timeoutMs: 4_000 });
-    schedules.push(scheduleDrain(bundle, 200));
+    schedules.push(scheduleDrain(bundle.drain, 200));
     proxy.failNext(FaultKind.THROTTLING, 150);
     proxy.failNext(FaultKind.INTERNAL_SERVER_ERROR, 10);
     proxy.failNext(FaultKind.PROVISIONED_THROUGHPUT_EXCEEDED, 20);

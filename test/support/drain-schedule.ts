@@ -1,0 +1,49 @@
+/** The scheduled drain's entry point (`drain` of `dist/lambda/index.mjs`): resolves with the parked changes left per slave. */
+export type DrainEntry = (event: unknown, context: { getRemainingTimeInMillis(): number; functionName?: string }) => Promise<{ pending: Record<string, number> }>;
+
+/** A drain run again and again, as the module's EventBridge schedule runs it every minute (here far more often). */
+export interface DrainSchedule {
+  /** What each run resolved with, in order. */
+  readonly runs: { pending: Record<string, number> }[];
+  /**
+   * Resolves true once a run that started after this call finds nothing parked (a slave whose state could not be
+   * read, pending -1, counts as something left); false once `idleMs` pass without a run leaving fewer.
+   */
+  untilNothingPending(idleMs: number): Promise<boolean>;
+  /** Stops after the run in progress. */
+  stop(): Promise<void>;
+}
+
+const left = (run: { pending: Record<string, number> }): number => Object.values(run.pending).reduce((sum, count) => sum + (count < 0 ? 1 : count), 0);
+
+/** Starts running `drain` every `everyMs` after the previous run ends, each with `timeoutMs` of function time. */
+export function scheduleDrain(drain: DrainEntry, everyMs: number, timeoutMs = 3_000): DrainSchedule {
+  const runs: { pending: Record<string, number> }[] = [];
+  const stop = new AbortController();
+  const loop = (async () => {
+    while (!stop.signal.aborted) {
+      const end = Date.now() + timeoutMs;
+      runs.push(await drain({}, { getRemainingTimeInMillis: () => Math.max(0, end - Date.now()), functionName: 'dynamo-replicator-drain' }));
+      await new Promise((done) => setTimeout(done, everyMs));
+    }
+  })();
+  return {
+    runs,
+    async untilNothingPending(idleMs) {
+      const after = runs.length;
+      let fewest = Number.POSITIVE_INFINITY;
+      let progressAt = Date.now();
+      for (;;) {
+        const latest = runs.length > after ? runs[runs.length - 1] : undefined;
+        if (latest !== undefined && left(latest) === 0) return true;
+        if (latest !== undefined && left(latest) < fewest) [fewest, progressAt] = [left(latest), Date.now()];
+        if (Date.now() - progressAt > idleMs) return false;
+        await new Promise((done) => setTimeout(done, 100));
+      }
+    },
+    stop: async () => {
+      stop.abort();
+      await loop;
+    },
+  };
+}
