@@ -167,7 +167,7 @@ archive_dir="$providers/registry.terraform.io/hashicorp/archive/$ARCHIVE_PROVIDE
 archive_bin="$archive_dir/terraform-provider-archive_v${ARCHIVE_PROVIDER_VERSION}_x4"
 
 # The pin of the trimmed build: its Go version and its service list.
-aws_provider_pin="$AWS_PROVIDER_GO_VERSION services=$AWS_PROVIDER_SERVICES"
+aws_provider_pin="$AWS_PROVIDER_GO_VERSION services=$AWS_PROVIDER_SERVICES clients=called"
 
 # Builds the pinned provider source with only $AWS_PROVIDER_SERVICES registered
 # in its generated service list. The full build compiles 265 service packages
@@ -201,12 +201,46 @@ build_aws_provider() {
   } >"$gen"
   rm -f "$gen.head"
   grep -Eq "^\s+($keep)\.ServicePackage\(ctx\),$" "$gen" || { echo "trimming $gen failed"; return 1; }
+  (cd "$src" && go mod download)
+  trim_aws_clients "$src"
   mkdir -p "$(dirname "$aws_bin")"
-  (cd "$src" && go mod download && /usr/bin/time -v go build -o "$aws_bin.tmp" \
+  (cd "$src" && /usr/bin/time -v go build -o "$aws_bin.tmp" \
     -ldflags "-s -w -X $AWS_PROVIDER_MODULE/version.ProviderVersion=$AWS_PROVIDER_VERSION" .)
   mv "$aws_bin.tmp" "$aws_bin"
   # The copy is 300 MiB of source nothing reads again.
   rm -rf "$src"
+}
+
+# internal/conns/awsclient_gen.go has a client getter for every one of the 264
+# aws-sdk-go-v2 services, so each of their packages would be compiled whatever
+# is registered. Keep only the getters that the provider's own packages left
+# after the service trim call (18 for the list above): the SDK packages compiled
+# drop from 860 to 80. The provider packages are listed with the full file in
+# place, which changes nothing: SDK packages import none of them.
+trim_aws_clients() { # <provider source dir>
+  local src=$1 gen=$1/internal/conns/awsclient_gen.go files called keep pkgs m
+  files=$(cd "$src" && go list -deps -f \
+    '{{if .Module}}{{if eq .Module.Path "'"$AWS_PROVIDER_MODULE"'"}}{{range .GoFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}{{end}}' . |
+    grep -v '/internal/conns/awsclient_gen\.go$')
+  [[ -n "$files" ]] || { echo "go list found no provider source files"; return 1; }
+  called=$(xargs cat <<<"$files" | grep -oE '\.[A-Za-z0-9]+Client\b' | tr -d . | sort -u)
+  keep=$(grep -oE '^func \(c \*AWSClient\) [A-Za-z0-9]+Client\(' "$gen" | sed 's/^func (c \*AWSClient) //; s/($//' | sort -u | comm -12 - <(echo "$called") | tr '\n' ' ')
+  [[ -n "$keep" ]] || { echo "no client getter of $gen is called: trimming it failed"; return 1; }
+  pkgs=$(for m in $keep; do sed -n "s/^func (c \*AWSClient) $m(ctx context.Context) \*\([a-z0-9]*\)\.Client {$/\1/p" "$gen"; done | tr '\n' ' ')
+  echo "client getters kept: $keep"
+  awk -v keep="$keep" -v pkgs="$pkgs" '
+    BEGIN {
+      n = split(keep, k, " "); for (i = 1; i <= n; i++) method[k[i]] = 1
+      n = split(pkgs, p, " "); for (i = 1; i <= n; i++) sdk["\"github.com/aws/aws-sdk-go-v2/service/" p[i] "\""] = 1
+    }
+    /^\t"github.com\/aws\/aws-sdk-go-v2\/service\// { if ($1 in sdk) print; next }
+    /^func \(c \*AWSClient\) / { m = $4; sub(/\(.*/, "", m); skip = !(m in method) }
+    skip { if ($0 == "}") { skip = 0; blank = 1 }; next }
+    blank && $0 == "" { blank = 0; next }
+    { blank = 0; print }
+  ' "$gen" >"$gen.trimmed"
+  mv "$gen.trimmed" "$gen"
+  gofmt -w "$gen"
 }
 
 build_archive_provider() {
