@@ -30,8 +30,9 @@ export const REFRESH_BEFORE_MS = 5 * 60_000;
  * invocations, and assumes it again shortly before they expire. Concurrent callers share one STS call.
  */
 export function assumeRoleCredentials(options: AssumeRoleOptions): () => Promise<TemporaryCredentials> {
-  // Bounded like every other call: a hung AssumeRole fails the attempt instead of holding the slave's writes.
-  const sts = options.sts ?? new STSClient({ region: options.region, requestHandler: boundedRequestHandler() });
+  // Bounded like every other call: a hung AssumeRole fails its one attempt instead of holding the slave's writes, and
+  // the caller's retry policy (retry.ts), which classifies the error by its cause, decides whether to try again.
+  const sts = options.sts ?? new STSClient({ region: options.region, maxAttempts: 1, requestHandler: boundedRequestHandler() });
   const now = options.now ?? Date.now;
   const refreshBeforeMs = options.refreshBeforeMs ?? REFRESH_BEFORE_MS;
   let cached: TemporaryCredentials | undefined;

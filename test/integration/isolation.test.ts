@@ -3,7 +3,7 @@
  * Local stream by the emulated event source mapping, with the fault proxy in front of one slave and the drain run on
  * a schedule as EventBridge would run it.
  */
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -20,6 +20,7 @@ import { createTable } from '../support/tables';
 import { contextWith, loadBundleModule, type Bundle } from './helpers/bundle';
 import { runInProcess } from './helpers/cli';
 import { scheduleDrain as startDrainSchedule, type DrainSchedule } from '../support/drain-schedule';
+import { eventually as waitFor } from '../support/eventually';
 
 let masterEngine: DynamoDbLocal;
 let otherEngine: DynamoDbLocal;
@@ -155,13 +156,16 @@ async function slaveState(topology: Topology, slave: string): Promise<Record<str
   return Item;
 }
 
-/** Waits until the condition holds, failing only after `idleMs` in which it never did while nothing changed. */
-async function eventually(condition: () => Promise<boolean>, what: string, idleMs = 60_000): Promise<void> {
-  const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > idleMs) throw new Error(`${what}: not reached within ${idleMs} ms`);
-    await new Promise((done) => setTimeout(done, 100));
-  }
+/**
+ * Waits until the condition holds, failing only after a minute in which it never did while nothing moved: no request
+ * reached the sick slave's proxy, its engine applied nothing, the state table kept its item count and the slave its
+ * state.
+ */
+async function eventually(topology: Topology, condition: () => Promise<boolean>, what: string): Promise<void> {
+  await waitFor(condition, what, async () => {
+    const { Count } = await master.send(new ScanCommand({ TableName: topology.stateTable, Select: 'COUNT', ConsistentRead: true }));
+    return [topology.proxy.stats.requests, topology.applied.length, Count, await slaveState(topology, 'eu')];
+  }, { idleMs: 60_000 });
 }
 
 /** The bundle's drain in a process of its own, as a new Lambda execution environment runs it. */
@@ -218,7 +222,7 @@ describe('Isolation: each slave on its own', () => {
       await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item(i % 10 === 0 ? `k${i}` : `new-${i}`, version) }));
     }
     await poller.waitUntilCaughtUp();
-    await eventually(async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the sick slave goes live again');
+    await eventually(topology, async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the sick slave goes live again');
     await poller.waitUntilCaughtUp();
 
     // Assess
@@ -248,7 +252,7 @@ describe('Isolation: each slave on its own', () => {
     // Act
     topology.proxy.clearFaults();
     scheduleDrain(topology.bundle, 200);
-    await eventually(async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the slave goes live again');
+    await eventually(topology, async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the slave goes live again');
 
     // Assess
     await expectEqual(topology, topology.sick);
@@ -280,7 +284,7 @@ describe('Isolation: each slave on its own', () => {
     await writeRound();
     await writeRound();
     await poller.waitUntilCaughtUp();
-    await eventually(async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the slave goes live again');
+    await eventually(topology, async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the slave goes live again');
     await writeRound();
     await poller.waitUntilCaughtUp();
 
@@ -342,7 +346,7 @@ describe('Isolation: each slave on its own', () => {
     // Act: a drain in its own process, killed once the slave has taken some of the changes
     const child = startDrainProcess(topology.env, 8_000);
     topology.proxy.failRandomly(FaultKind.PARTIAL, 0.5, { unprocessedFraction: 0.9 });
-    await eventually(async () => Promise.resolve(topology.applied.length >= 50), 'the killed drain applied some changes');
+    await eventually(topology, async () => Promise.resolve(topology.applied.length >= 50), 'the killed drain applied some changes');
     child.kill('SIGKILL');
     await new Promise((done) => child.once('exit', done));
     const appliedBeforeKill = topology.applied.length;
@@ -353,7 +357,7 @@ describe('Isolation: each slave on its own', () => {
 
     // Act: the next drains, on schedule; the first ones find the killed drain's lease until it runs out
     const drains = scheduleDrain(topology.bundle, 500);
-    await eventually(async () => Promise.resolve(drains.runs.at(-1)?.pending.eu === 0), 'the next drain applies the rest');
+    await eventually(topology, async () => Promise.resolve(drains.runs.at(-1)?.pending.eu === 0), 'the next drain applies the rest');
 
     // Assess
     expect(drains.runs.at(-1)?.pending).toEqual({ copy: 0, eu: 0 });
@@ -387,7 +391,7 @@ describe('Isolation: each slave on its own', () => {
 
     // Act
     for (let i = 0; i < 50; i += 1) await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item(`c${i}`, i) }));
-    await eventually(async () => Promise.resolve(plane.getEventSourceMapping(uuid)?.State === 'Disabled'), 'the function disables its mapping');
+    await eventually(topology, async () => Promise.resolve(plane.getEventSourceMapping(uuid)?.State === 'Disabled'), 'the function disables its mapping');
     await new Promise((done) => setTimeout(done, 1_000));
 
     // Assess: nothing consumed, nothing given up, nothing written
@@ -435,7 +439,7 @@ describe('Isolation: each slave on its own', () => {
     stopWrites.abort();
     await writes;
     await poller.waitUntilCaughtUp();
-    await eventually(async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the slave goes live again');
+    await eventually(topology, async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the slave goes live again');
 
     // Assess: the repair went through the drain, and the slave ends equal to the master
     const summary = JSON.parse(repair.stdout) as { slaves: { repaired: number; missing: number; different: number }[] };
@@ -507,7 +511,7 @@ describe('Isolation: each slave on its own', () => {
     // Act: the slave answers again
     topology.proxy.clearFaults();
     scheduleDrain(topology.bundle, 200);
-    await eventually(async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the slave goes live again');
+    await eventually(topology, async () => (await slaveState(topology, 'eu'))?.mode?.S === 'live', 'the slave goes live again');
 
     // Assess
     await expectEqual(topology, topology.sick);

@@ -20,6 +20,7 @@ import { runWorkload } from '../support/workload';
 import { contextWith, loadBundleModule, type Bundle, type BundleHandler } from './helpers/bundle';
 import { runInProcess, seedTable } from './helpers/cli';
 import { scheduleDrain, type DrainSchedule } from '../support/drain-schedule';
+import { eventually as waitFor } from '../support/eventually';
 
 let masterEngine: DynamoDbLocal;
 let otherEngine: DynamoDbLocal;
@@ -139,12 +140,15 @@ async function slaveMode(replicator: Replicator, slave: string): Promise<string 
   return Item?.mode?.S;
 }
 
-async function eventually(condition: () => Promise<boolean>, what: string, idleMs = 90_000): Promise<void> {
-  const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > idleMs) throw new Error(`${what}: not reached within ${idleMs} ms`);
-    await new Promise((done) => setTimeout(done, 200));
-  }
+/**
+ * Waits until the condition holds, failing only after 90 s in which it never did while nothing moved: the poller's
+ * counters and the state table's items (modes, parked changes, copy checkpoints) stayed as they were.
+ */
+async function eventually(replicator: Replicator, condition: () => Promise<boolean>, what: string): Promise<void> {
+  await waitFor(condition, what, async () => {
+    const { Items } = await master.send(new ScanCommand({ TableName: replicator.stateTable, ConsistentRead: true, ProjectionExpression: 'pk, sk, #mode, generation, epoch, #items, done', ExpressionAttributeNames: { '#mode': 'mode', '#items': 'items' } }));
+    return [replicator.poller.stats, Items];
+  }, { idleMs: 90_000, pollMs: 200 });
 }
 
 /** Live puts, updates and deletes over the seeded keys and new ones, until stopped. */
@@ -162,7 +166,7 @@ function liveWrites(replicator: Replicator, keySpace: number): { stop(): Promise
 
 async function expectHandedOver(replicator: Replicator): Promise<void> {
   await replicator.poller.waitUntilCaughtUp();
-  await eventually(async () => (await slaveMode(replicator, 'eu')) === 'live', 'the new slave is handed over');
+  await eventually(replicator, async () => (await slaveMode(replicator, 'eu')) === 'live', 'the new slave is handed over');
   await replicator.poller.waitUntilCaughtUp();
   for (const slave of ['first', 'new'] as const) {
     expect(await compare(replicator, slave), `${slave} slave against the master`).toMatchObject({ missing: 0, extra: 0, different: 0, identical: true });
@@ -188,7 +192,7 @@ describe('A new slave joins a running replicator', () => {
     const replicator = await runningReplicator(keySpace);
     const writes = liveWrites(replicator, keySpace);
     schedules.push(scheduleDrain(replicator.withNewSlave.bundle.drain, 300));
-    await eventually(async () => (await slaveMode(replicator, 'eu')) === 'parked', 'the new slave is parked');
+    await eventually(replicator, async () => (await slaveMode(replicator, 'eu')) === 'parked', 'the new slave is parked');
     const started = Date.now();
 
     // Act: the copy, at a rate that makes it last several times the record-age limit
@@ -236,7 +240,7 @@ describe('A new slave joins a running replicator', () => {
       ['--input-type=module', '-e', `const m = await import(${JSON.stringify(bundleUrl)}); const end = Date.now() + 120000; await m.copySegment(${JSON.stringify(input(0))}, { getRemainingTimeInMillis: () => end - Date.now() });`],
       { env: { ...process.env, ...replicator.withNewSlave.env }, stdio: 'ignore' },
     );
-    await eventually(async () => {
+    await eventually(replicator, async () => {
       const { Item } = await master.send(new GetItemCommand({ TableName: replicator.stateTable, Key: { pk: { S: 'copy#eu' }, sk: { S: 'segment#000000' } }, ConsistentRead: true }));
       return Number(Item?.items?.N ?? '0') >= 100;
     }, 'the first segment checkpoints');
@@ -273,7 +277,7 @@ describe('A new slave joins a running replicator', () => {
     const replicator = await runningReplicator(keySpace);
     const writes = liveWrites(replicator, keySpace);
     schedules.push(scheduleDrain(replicator.withNewSlave.bundle.drain, 300));
-    await eventually(async () => (await slaveMode(replicator, 'eu')) === 'parked', 'the new slave is parked');
+    await eventually(replicator, async () => (await slaveMode(replicator, 'eu')) === 'parked', 'the new slave is parked');
     await new Promise((done) => setTimeout(done, 1_200));
     const copiedAt = new Date().toISOString();
     await copyByScan(replicator.masterTable, replicator.newSlave);

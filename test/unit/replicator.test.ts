@@ -419,18 +419,19 @@ describe('Class: Replicator', () => {
       expect(result.report.rejectedRecords).toBe(0);
     });
 
-    it('with TTL deletes skipped on a KEYS_ONLY stream, deletes a key the master no longer has only if a user removed it in the batch', async () => {
+    it.each(['KEYS_ONLY', 'OLD_IMAGE'] as const)('with TTL deletes skipped on a %s stream, deletes a key the master no longer has only if a user removed it in the batch', async (viewType) => {
       // Prepare
       answerReads([]);
       answerWrites();
-      const keysOnly = (eventName: 'INSERT' | 'MODIFY' | 'REMOVE', id: string, ttl = false): ReturnType<typeof streamRecord> =>
-        streamRecord(eventName, { key: { pk: { S: id } }, viewType: 'KEYS_ONLY', ttl });
+      // An OLD_IMAGE stream carries the image before the change, where there is one: never the one to write.
+      const withoutNewImage = (eventName: 'INSERT' | 'MODIFY' | 'REMOVE', id: string, ttl = false): ReturnType<typeof streamRecord> =>
+        streamRecord(eventName, { key: { pk: { S: id } }, viewType, ttl, ...(viewType === 'OLD_IMAGE' && eventName !== 'INSERT' ? { oldImage: { pk: { S: id }, value: { S: 'before' } } } : {}) });
       const event = streamEvent(
-        keysOnly('REMOVE', 'user-removed'),
-        keysOnly('INSERT', 'user-removed'),
-        keysOnly('REMOVE', 'expired', true),
-        keysOnly('INSERT', 'expired'),
-        keysOnly('MODIFY', 'vanished'),
+        withoutNewImage('REMOVE', 'user-removed'),
+        withoutNewImage('INSERT', 'user-removed'),
+        withoutNewImage('REMOVE', 'expired', true),
+        withoutNewImage('INSERT', 'expired'),
+        withoutNewImage('MODIFY', 'vanished'),
       );
       const { replicator } = replicatorWith(deployedConfig({ skipTtlDeletes: true }));
 

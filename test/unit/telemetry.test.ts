@@ -120,6 +120,19 @@ describe('Function: powertoolsTelemetry', () => {
     expect(logged.map((line) => line.message)).toEqual(['batch replicated; some changes parked']);
   });
 
+  it('honours POWERTOOLS_LOGGER_SAMPLE_RATE: a sampled execution environment logs every level, whatever POWERTOOLS_LOG_LEVEL says', () => {
+    // Prepare
+    process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+    process.env.POWERTOOLS_LOGGER_SAMPLE_RATE = '1';
+    const { telemetry, logged } = recordedTelemetry(SETTINGS);
+
+    // Act
+    telemetry.log({ level: 'info', message: 'batch replicated' });
+
+    // Assess
+    expect(logged.map((line) => line.message)).toEqual(['batch replicated']);
+  });
+
   it('writes no metrics with POWERTOOLS_METRICS_DISABLED, and still logs', () => {
     // Prepare
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
