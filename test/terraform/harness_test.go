@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -216,12 +217,27 @@ func createMaster(t *testing.T, region, name string, viewType ddbtypes.StreamVie
 	if viewType != "" {
 		input.StreamSpecification = &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: viewType}
 	}
+	return createTableIn(t, region, input)
+}
+
+// createTableIn creates a table in moto, to be deleted when the test ends. The
+// names are unique to each test, so a table that already exists is this
+// call's own: the SDK retried a CreateTable that had succeeded, after a
+// response cut short (moto under load; the CRC32 check fails on a truncated
+// body). It is described instead.
+func createTableIn(t *testing.T, region string, input *dynamodb.CreateTableInput) *ddbtypes.TableDescription {
+	t.Helper()
+	ctx := context.Background()
 	client := dynamodb.NewFromConfig(awsConfig(t, region))
-	out, err := client.CreateTable(context.Background(), input)
+	out, err := client.CreateTable(ctx, input)
+	t.Cleanup(func() { _, _ = client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: input.TableName}) })
+	var inUse *ddbtypes.ResourceInUseException
+	if errors.As(err, &inUse) {
+		described, describeErr := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: input.TableName})
+		require.NoError(t, describeErr)
+		return described.Table
+	}
 	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-	})
 	return out.TableDescription
 }
 

@@ -1,7 +1,6 @@
 package test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -679,8 +678,7 @@ func manySlaves(region string, n int) map[string]interface{} {
 // createEncryptedMaster is createMaster with a customer managed key.
 func createEncryptedMaster(t *testing.T, region, name, key string) *ddbtypes.TableDescription {
 	t.Helper()
-	client := dynamodb.NewFromConfig(awsConfig(t, region))
-	out, err := client.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+	return createTableIn(t, region, &dynamodb.CreateTableInput{
 		TableName:   aws.String(name),
 		BillingMode: ddbtypes.BillingModePayPerRequest,
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{
@@ -694,11 +692,6 @@ func createEncryptedMaster(t *testing.T, region, name, key string) *ddbtypes.Tab
 		StreamSpecification: &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewTypeNewAndOldImages},
 		SSESpecification:    &ddbtypes.SSESpecification{Enabled: aws.Bool(true), SSEType: ddbtypes.SSETypeKms, KMSMasterKeyId: aws.String(key)},
 	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-	})
-	return out.TableDescription
 }
 
 // planOptions plans the options fixture with vars.

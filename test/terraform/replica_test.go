@@ -20,19 +20,17 @@ import (
 // (moto's tables are ACTIVE at once); ttl, when set, is enabled on it.
 func createTable(t *testing.T, region string, input *dynamodb.CreateTableInput, ttl string) *ddbtypes.TableDescription {
 	t.Helper()
-	ctx := context.Background()
-	client := dynamodb.NewFromConfig(awsConfig(t, region))
-	out, err := client.CreateTable(ctx, input)
-	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: input.TableName}) })
+	table := createTableIn(t, region, input)
 	if ttl != "" {
-		_, err = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		ctx := context.Background()
+		client := dynamodb.NewFromConfig(awsConfig(t, region))
+		_, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 			TableName:               input.TableName,
 			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String(ttl), Enabled: aws.Bool(true)},
 		})
 		require.NoError(t, err)
 	}
-	return out.TableDescription
+	return table
 }
 
 func attr(name string, typ ddbtypes.ScalarAttributeType) ddbtypes.AttributeDefinition {
