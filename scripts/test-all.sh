@@ -19,7 +19,7 @@ layer() {
   timings+=("$(printf '%-28s %5ss' "$name" $(($(date +%s) - t0)))")
 }
 
-# The Terraform toolchain may have to be compiled from source on a new machine (a quarter of an hour, see
+# The Terraform toolchain may have to be compiled from source on a new machine (about ten minutes, see
 # scripts/toolchain/README.md): start it first, beside the Node.js install and layers, and wait for it before the
 # Terraform ones.
 toolchain_log=$(mktemp -t toolchain.XXXXXX.log)
