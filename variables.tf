@@ -237,13 +237,13 @@ variable "skip_ttl_deletes" {
 }
 
 variable "write_concurrency" {
-  description = "Concurrent BatchWriteItem calls per slave within one invocation."
+  description = "Concurrent BatchWriteItem calls per slave within one invocation. 16 is where the measured curve flattens (README, Benchmark)."
   type        = number
-  default     = 8
+  default     = 16
 
   validation {
     condition     = var.write_concurrency >= 1 && var.write_concurrency <= 64 && floor(var.write_concurrency) == var.write_concurrency
-    error_message = "write_concurrency must be a whole number between 1 and 64, e.g. 8."
+    error_message = "write_concurrency must be a whole number between 1 and 64, e.g. 16."
   }
 }
 
@@ -270,13 +270,13 @@ variable "log_level" {
 }
 
 variable "batch_size" {
-  description = "Largest number of stream records in one invocation."
+  description = "Largest number of stream records in one invocation. With no batching window a larger batch adds no lag: it fills only when records wait (a backlog), and then carries them in fewer invocations."
   type        = number
-  default     = 100
+  default     = 1000
 
   validation {
     condition     = var.batch_size >= 1 && var.batch_size <= 10000 && floor(var.batch_size) == var.batch_size
-    error_message = "batch_size must be a whole number between 1 and 10000, e.g. 100."
+    error_message = "batch_size must be a whole number between 1 and 10000, e.g. 1000."
   }
 }
 

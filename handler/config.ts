@@ -12,7 +12,7 @@ const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 
 /** Defaults of the settings that have one. */
 export const DEFAULTS = {
-  writeConcurrency: 8,
+  writeConcurrency: 16,
   deadlineMarginMs: 2_000,
   metricsNamespace: 'DynamoReplicator',
   replicatorName: 'dynamo-replicator',

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createClientProvider, type ClientProvider } from '../clients';
+import { DEFAULTS } from '../config';
 import { ConfigurationError } from '../errors';
 import { runBackfill } from './backfill';
 import { parseBackfillOptions, parseMarkCopiedOptions, parseRedriveOptions, parseStateOptions, parseVerifyOptions, type RawFlags } from './options';
@@ -60,14 +61,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     tables(command)
       .option('--workers <n>', 'segments scanned at once (default: segments, at most 8)')
       .option('--page-size <n>', 'items per Scan page at most', '1000')
-      .option('--write-concurrency <n>', 'BatchWriteItem or BatchGetItem calls in flight per slave', '8')
+      .option('--write-concurrency <n>', 'BatchWriteItem or BatchGetItem calls in flight per slave', String(DEFAULTS.writeConcurrency))
       .option('--rate <items/s>', 'items read per second at most, per table (a token bucket shared by the workers)')
       .option('--json', 'print the summary as one JSON object on standard output')
       .option('--no-progress', 'no progress bar or progress lines on standard error');
 
   const stateCommand = (command: Command): Command =>
     tables(command)
-      .option('--write-concurrency <n>', 'calls in flight per table', '8')
+      .option('--write-concurrency <n>', 'calls in flight per table', String(DEFAULTS.writeConcurrency))
       .option('--json', 'print the summary as one JSON object on standard output');
 
   const act = (work: (flags: RawFlags) => Promise<number>) => async (flags: RawFlags) => {

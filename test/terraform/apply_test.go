@@ -409,7 +409,7 @@ func TestApplyBasic(t *testing.T) {
 			name: name, region: region, account: account, masterName: master,
 			masterArn: aws.ToString(table.TableArn), streamArn: aws.ToString(table.LatestStreamArn),
 			slaves:           map[string]slaveEnv{"copy": {Region: region, TableName: master + "-copy"}},
-			writeConcurrency: 8,
+			writeConcurrency: 16,
 		},
 		tables:   map[string][]string{region: {master + "-copy"}},
 		tablesIn: sameAccountTables(t),
@@ -463,7 +463,7 @@ func TestApplyCrossAccount(t *testing.T) {
 		slaves: map[string]slaveEnv{"partner": {
 			Region: slaveRegion, TableName: slaveTable, RoleArn: &writerRole, ExternalID: &externalID,
 		}},
-		writeConcurrency: 8,
+		writeConcurrency: 16,
 	}
 
 	applyExample(t, "cross-account", map[string]interface{}{

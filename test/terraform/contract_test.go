@@ -88,7 +88,7 @@ func TestContractPlannedEnvironment(t *testing.T) {
 		assert.Equal(t, name+"-state", config.StateTable, addr)
 		assert.Equal(t, master, config.MasterTable, addr)
 		assert.Equal(t, name, config.ReplicatorName, addr)
-		assert.Equal(t, 8, config.WriteConcurrency, addr)
+		assert.Equal(t, 16, config.WriteConcurrency, addr)
 		assert.Equal(t, 5000, config.SlaveBudgetMs, addr)
 		assert.Equal(t, "DynamoReplicator", config.MetricsNamespace, addr)
 

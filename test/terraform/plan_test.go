@@ -29,7 +29,7 @@ type mappingSettings struct {
 // With parking, a batch fails only while the state table cannot be written:
 // the mapping retries it until the stream trims it.
 var defaultMapping = mappingSettings{
-	BatchSize: 100, BatchingWindow: 0, Parallelization: 1, Retries: -1, RecordAge: -1,
+	BatchSize: 1000, BatchingWindow: 0, Parallelization: 1, Retries: -1, RecordAge: -1,
 	Bisect: true, Enabled: true, StartingPosition: "TRIM_HORIZON",
 }
 
@@ -370,7 +370,7 @@ func TestPlanBasic(t *testing.T) {
 					masterArn:        aws.ToString(table.TableArn),
 					streamArn:        aws.ToString(table.LatestStreamArn),
 					slaves:           map[string]slaveEnv{"copy": {Region: region, TableName: master + "-copy"}},
-					writeConcurrency: 8,
+					writeConcurrency: 16,
 				},
 				module: "module.replicator",
 				tables: map[string]string{
@@ -542,7 +542,7 @@ func TestPlanCrossAccount(t *testing.T) {
 			slaves: map[string]slaveEnv{"partner": {
 				Region: slaveRegion, TableName: slaveTable, RoleArn: &writerRole, ExternalID: &externalID,
 			}},
-			writeConcurrency: 8,
+			writeConcurrency: 16,
 		},
 		module: "module.replicator",
 		// Created in the slave's account by the example, not by the module.
@@ -757,7 +757,7 @@ func TestPlanKMSAndIAMOptions(t *testing.T) {
 				"paused":  {Region: region, TableName: master + "-paused", Disabled: true},
 				"partner": {Region: "eu-west-1", TableName: master, RoleArn: &writer, ExternalID: &extID},
 			},
-			writeConcurrency: 8, copy: true, totalSegments: 64, concurrency: 16,
+			writeConcurrency: 16, copy: true, totalSegments: 64, concurrency: 16,
 			masterKey: masterKey, stateKey: stateKey, slaveKeys: map[string]string{"eu": slaveKey},
 			rolePath: "/replication/",
 			extraStatements: []policyStatement{
@@ -859,7 +859,7 @@ func TestPlanExistingRole(t *testing.T) {
 		name: name, region: region, account: account, masterName: master,
 		masterArn: aws.ToString(table.TableArn), streamArn: aws.ToString(table.LatestStreamArn),
 		slaves:           map[string]slaveEnv{"copy": {Region: region, TableName: master + "-copy"}},
-		writeConcurrency: 8, copy: true,
+		writeConcurrency: 16, copy: true,
 	}
 	docs, ok := outputs["policy_documents"].Value.(map[string]interface{})
 	require.True(t, ok, "policy_documents known at plan time")

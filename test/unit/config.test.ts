@@ -46,7 +46,7 @@ describe('Function: loadConfig', () => {
         { name: 'paused', region: 'eu-west-2', tableName: 'orders-uk', enabled: false },
       ],
       skipTtlDeletes: false,
-      writeConcurrency: 8,
+      writeConcurrency: 16,
       deadlineMarginMs: 2000,
       metricsNamespace: 'DynamoReplicator',
       replicatorName: 'dynamo-replicator',
@@ -195,7 +195,7 @@ describe('Function: libraryConfig', () => {
     expect(config).toEqual({
       slaves: [slave],
       skipTtlDeletes: false,
-      writeConcurrency: 8,
+      writeConcurrency: 16,
       deadlineMarginMs: 2000,
       metricsNamespace: 'DynamoReplicator',
       replicatorName: 'dynamo-replicator',

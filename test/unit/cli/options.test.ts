@@ -104,7 +104,7 @@ describe('Function: parseStateOptions', () => {
 
     // Assess
     expect(fromFlag).toEqual({ master: { tableName: 'orders', region: 'eu-west-1' }, slaves: [{ name: 'eu', region: 'eu-west-1', tableName: 'orders-eu', initialCopy: true }], stateTable: 'orders-state', writeConcurrency: 3, json: true });
-    expect(fromEnv).toMatchObject({ stateTable: 'env-state', writeConcurrency: 8, json: false });
+    expect(fromEnv).toMatchObject({ stateTable: 'env-state', writeConcurrency: 16, json: false });
   });
 
   it.each([
