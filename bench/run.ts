@@ -6,7 +6,7 @@
  * Sizes: BENCH_RECORDS (stream records per throughput and outage run, 20,000), BENCH_BATCH_SIZE (1,000),
  * BENCH_ROUNDS (3), BENCH_DRAIN_CHANGES (20,000), BENCH_COPY_ITEMS (20,000), BENCH_COPY_SEGMENTS (8), BENCH_ITEMS
  * (the command-line backfill, 10,000). BENCH_ONLY=drain,outage,... runs some of: throughput, drain, outage, copy,
- * memory, telemetry, curve, backfill. The curve's grid: BENCH_CURVE_BATCH_SIZES (100,500,1000,5000),
+ * memory, telemetry, cpu, curve, backfill. The curve's grid: BENCH_CURVE_BATCH_SIZES (100,500,1000,5000),
  * BENCH_CURVE_CONCURRENCIES (8,16,32,64), BENCH_CURVE_FACTORS (1,4), BENCH_CURVE_RECORDS (20,000).
  */
 import { execFileSync } from 'node:child_process';
@@ -22,6 +22,7 @@ import { describeMachine, machineLine, markdownTable, type Row } from './report'
 import { batchesOf, syntheticRecords, writesOf } from './synthetic';
 import { curveScenario, type CurvePoint } from './curve';
 import { telemetryScenario, type TelemetryCost } from './telemetry';
+import { cpuScenario, type CpuCost } from './cpu';
 import { throughputScenario } from './throughput';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 20_000);
@@ -32,7 +33,7 @@ const DRAIN_CHANGES = Number(process.env.BENCH_DRAIN_CHANGES ?? 20_000);
 const COPY_ITEMS = Number(process.env.BENCH_COPY_ITEMS ?? 20_000);
 const COPY_SEGMENTS = Number(process.env.BENCH_COPY_SEGMENTS ?? 8);
 const COPY_WORKERS = [1, 2, 4] as const;
-const SCENARIOS = ['throughput', 'drain', 'outage', 'copy', 'memory', 'telemetry', 'curve', 'backfill'] as const;
+const SCENARIOS = ['throughput', 'drain', 'outage', 'copy', 'memory', 'telemetry', 'cpu', 'curve', 'backfill'] as const;
 const numbers = (name: string, fallback: string): number[] => (process.env[name] ?? fallback).split(',').map(Number);
 const CURVE = {
   records: Number(process.env.BENCH_CURVE_RECORDS ?? 20_000),
@@ -43,6 +44,8 @@ const CURVE = {
 /** Stream records per telemetry run, and its batch sizes: the default one and a live-rate one. */
 const TELEMETRY_RECORDS = Number(process.env.BENCH_TELEMETRY_RECORDS ?? 10_000);
 const TELEMETRY_BATCH_SIZES = [100, 25] as const;
+/** Batch sizes of the CPU scenario (as many records as the telemetry one): the module's default, 100, and a live-rate one. */
+const CPU_BATCH_SIZES = [1000, 100, 25] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const ONLY = new Set((process.env.BENCH_ONLY ?? SCENARIOS.join(',')).split(',').map((name) => name.trim()));
 for (const name of ONLY) if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: "${name}" is not one of ${SCENARIOS.join(', ')}`);
@@ -113,6 +116,7 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   let memory: MemoryResult | undefined;
   let telemetry: TelemetryCost[] | undefined;
+  let cpu: CpuCost[] | undefined;
   let curve: CurvePoint[] | undefined;
   try {
     await warmUp(masterEngine, [first, second, third]);
@@ -139,6 +143,12 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (runs('cpu')) {
+      cpu = await cpuScenario(TELEMETRY_RECORDS, CPU_BATCH_SIZES, ROUNDS, first, masterEngine);
+      for (const cost of cpu) {
+        notes.push(`client CPU, batches of ${cost.batchSize}, 1 slave: ${cost.bundleMs.toFixed(1)} ms per 1,000 records through the bundle against ${cost.rawMs.toFixed(1)} ms for a raw BatchWriteItem loop of the same decoded writes (${cost.ratio.toFixed(2)}x)`);
+      }
+    }
     if (runs('curve')) {
       const result = await curveScenario(first, { ...CURVE, rounds: ROUNDS, masterEngine });
       rows.push(...result.rows.rows);
@@ -160,7 +170,7 @@ async function main(): Promise<void> {
   console.log(`wall time: ${Math.floor(wallSeconds / 60)} min ${wallSeconds % 60} s`);
   writeFileSync(
     'bench/results.json',
-    `${JSON.stringify({ machine, records: RECORDS, batchSize: BATCH_SIZE, rounds: ROUNDS, drainChanges: DRAIN_CHANGES, copyItems: COPY_ITEMS, copySegments: COPY_SEGMENTS, wallSeconds, rows, memory, telemetry, curve, backfill }, null, 2)}\n`,
+    `${JSON.stringify({ machine, records: RECORDS, batchSize: BATCH_SIZE, rounds: ROUNDS, drainChanges: DRAIN_CHANGES, copyItems: COPY_ITEMS, copySegments: COPY_SEGMENTS, wallSeconds, rows, memory, telemetry, cpu, curve, backfill }, null, 2)}\n`,
   );
 }
 

@@ -1,0 +1,69 @@
+/**
+ * Client CPU per record (issue 13's target: at most 1.1x raw): the bundle's CPU (user + system, `process.cpuUsage()`
+ * around its invocations, decoding, compaction, the state read, logs and metrics included) per 1,000 records, against
+ * a raw BatchWriteItem loop writing the same records, already decoded, with the same lean client and the bundle's
+ * default write concurrency. Each round measures the raw loop before and after the bundle and takes their mean as
+ * its baseline, so neither order is favoured.
+ */
+import type { WriteRequest } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { DEFAULTS } from '../handler/config';
+import type { DynamoDbLocal } from '../test/support/dynamodb-local';
+import { loadBundle, replicate } from './bundle';
+import { clientFor, dropTable, freshStateTable, freshTable, rawBatchWrites } from './engine';
+import { median } from './report';
+import { batchesOf, syntheticRecords, writesOf } from './synthetic';
+
+export interface CpuCost {
+  readonly batchSize: number;
+  /** Median client CPU milliseconds per 1,000 records through the bundle. */
+  readonly bundleMs: number;
+  /** Median of the rounds' baselines: the raw loop's CPU per 1,000 records. */
+  readonly rawMs: number;
+  /** Median of the rounds' ratios, each against its own round's baseline. */
+  readonly ratio: number;
+}
+
+const perThousand = (used: NodeJS.CpuUsage, records: number): number => (used.user + used.system) / 1000 / (records / 1000);
+
+async function rawCpu(writes: readonly WriteRequest[], engine: DynamoDbLocal): Promise<number> {
+  const table = await freshTable(engine, 'cpu-raw');
+  try {
+    const started = process.cpuUsage();
+    await rawBatchWrites(clientFor(engine), table, writes, DEFAULTS.writeConcurrency);
+    return perThousand(process.cpuUsage(started), writes.length);
+  } finally {
+    await dropTable(engine, table);
+  }
+}
+
+async function bundleCpu(batches: readonly DynamoDBStreamEvent[], records: number, slaveEngine: DynamoDbLocal, masterEngine: DynamoDbLocal): Promise<number> {
+  const [table, stateTable] = await Promise.all([freshTable(slaveEngine, 'cpu'), freshStateTable(masterEngine)]);
+  try {
+    const bundle = await loadBundle({ slaves: { s0: { region: 'eu-west-1', table_name: table, endpoint: slaveEngine.endpoint } }, masterEngine, stateTable });
+    const started = process.cpuUsage();
+    await replicate(bundle, batches);
+    return perThousand(process.cpuUsage(started), records);
+  } finally {
+    await Promise.all([dropTable(slaveEngine, table), dropTable(masterEngine, stateTable)]);
+  }
+}
+
+export async function cpuScenario(records: number, batchSizes: readonly number[], rounds: number, slaveEngine: DynamoDbLocal, masterEngine: DynamoDbLocal): Promise<CpuCost[]> {
+  // Unique keys: compaction leaves every record a write, so both sides make the same writes.
+  const { records: stream } = syntheticRecords({ records, keys: records, deleteShare: 0.05, seed: 7 });
+  const writes = writesOf(stream);
+  const costs: CpuCost[] = [];
+  for (const batchSize of batchSizes) {
+    const batches = batchesOf(stream, batchSize);
+    const bundle: number[] = [];
+    const baselines: number[] = [];
+    for (let round = 0; round < rounds; round += 1) {
+      const before = await rawCpu(writes, slaveEngine);
+      bundle.push(await bundleCpu(batches, records, slaveEngine, masterEngine));
+      baselines.push((before + (await rawCpu(writes, slaveEngine))) / 2);
+    }
+    costs.push({ batchSize, bundleMs: median(bundle), rawMs: median(baselines), ratio: median(bundle.map((ms, round) => ms / (baselines[round] ?? Number.NaN))) });
+  }
+  return costs;
+}
