@@ -11,7 +11,7 @@ import { DEFAULTS } from '../handler/config';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
 import { loadBundle, replicate } from './bundle';
 import { clientFor, dropTable, freshStateTable, freshTable, rawBatchWrites } from './engine';
-import { median } from './report';
+import { betweenBaselines } from './report';
 import { batchesOf, syntheticRecords, writesOf } from './synthetic';
 
 export interface CpuCost {
@@ -56,14 +56,8 @@ export async function cpuScenario(records: number, batchSizes: readonly number[]
   const costs: CpuCost[] = [];
   for (const batchSize of batchSizes) {
     const batches = batchesOf(stream, batchSize);
-    const bundle: number[] = [];
-    const baselines: number[] = [];
-    for (let round = 0; round < rounds; round += 1) {
-      const before = await rawCpu(writes, slaveEngine);
-      bundle.push(await bundleCpu(batches, records, slaveEngine, masterEngine));
-      baselines.push((before + (await rawCpu(writes, slaveEngine))) / 2);
-    }
-    costs.push({ batchSize, bundleMs: median(bundle), rawMs: median(baselines), ratio: median(bundle.map((ms, round) => ms / (baselines[round] ?? Number.NaN))) });
+    const paired = await betweenBaselines(rounds, () => rawCpu(writes, slaveEngine), () => bundleCpu(batches, records, slaveEngine, masterEngine));
+    costs.push({ batchSize, bundleMs: paired.measured, rawMs: paired.baseline, ratio: paired.ratio });
   }
   return costs;
 }

@@ -25,6 +25,29 @@ export const median = (values: readonly number[]): number => {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
 
+/** What {@link betweenBaselines} measured: the medians of both sides, and the median of the rounds' own ratios. */
+export interface PairedMeasure {
+  readonly measured: number;
+  readonly baseline: number;
+  readonly ratio: number;
+}
+
+/**
+ * `rounds` rounds of `measure`, each between a run of `baseline` before and one after, whose mean is that round's
+ * baseline: the lower of two noisy runs against a single one would favour the baseline, and either order alone the
+ * engine's warm-up.
+ */
+export async function betweenBaselines(rounds: number, baseline: () => Promise<number>, measure: () => Promise<number>): Promise<PairedMeasure> {
+  const measured: number[] = [];
+  const baselines: number[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    const before = await baseline();
+    measured.push(await measure());
+    baselines.push((before + (await baseline())) / 2);
+  }
+  return { measured: median(measured), baseline: median(baselines), ratio: median(measured.map((value, round) => value / (baselines[round] ?? Number.NaN))) };
+}
+
 export async function timed(work: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await work();

@@ -10,7 +10,7 @@ import type { DynamoDBStreamEvent } from 'aws-lambda';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
 import { loadBundle, replicate } from './bundle';
 import { dropTable, freshStateTable, freshTable } from './engine';
-import { median } from './report';
+import { betweenBaselines } from './report';
 import { batchesOf, syntheticRecords } from './synthetic';
 
 export interface TelemetryCost {
@@ -53,19 +53,12 @@ export async function telemetryScenario(records: number, batchSizes: readonly nu
   const costs: TelemetryCost[] = [];
   for (const batchSize of batchSizes) {
     const batches = batchesOf(stream, batchSize);
-    const withTelemetry: number[] = [];
-    const baselines: number[] = [];
-    for (let round = 0; round < rounds; round += 1) {
-      const before = await cpuPerThousand(batches, records, false, slaveEngine, masterEngine);
-      withTelemetry.push(await cpuPerThousand(batches, records, true, slaveEngine, masterEngine));
-      baselines.push((before + (await cpuPerThousand(batches, records, false, slaveEngine, masterEngine))) / 2);
-    }
-    costs.push({
-      batchSize,
-      withTelemetryMs: median(withTelemetry),
-      withoutTelemetryMs: median(baselines),
-      ratio: median(withTelemetry.map((ms, round) => ms / (baselines[round] ?? Number.NaN))),
-    });
+    const paired = await betweenBaselines(
+      rounds,
+      () => cpuPerThousand(batches, records, false, slaveEngine, masterEngine),
+      () => cpuPerThousand(batches, records, true, slaveEngine, masterEngine),
+    );
+    costs.push({ batchSize, withTelemetryMs: paired.measured, withoutTelemetryMs: paired.baseline, ratio: paired.ratio });
   }
   return costs;
 }
