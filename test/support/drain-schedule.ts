@@ -1,3 +1,5 @@
+import { eventually } from './eventually';
+
 /** The scheduled drain's entry point (`drain` of `dist/lambda/index.mjs`): resolves with the parked changes left per slave. */
 export type DrainEntry = (event: unknown, context: { getRemainingTimeInMillis(): number; functionName?: string }) => Promise<{ pending: Record<string, number> }>;
 
@@ -31,15 +33,22 @@ export function scheduleDrain(drain: DrainEntry, everyMs: number, timeoutMs = 3_
     runs,
     async untilNothingPending(idleMs) {
       const after = runs.length;
+      // What the latest run that started after this call left; before it, everything counts as left.
+      const leftNow = (): number => {
+        const run = runs.length > after ? runs[runs.length - 1] : undefined;
+        return run === undefined ? Number.POSITIVE_INFINITY : left(run);
+      };
       let fewest = Number.POSITIVE_INFINITY;
-      let progressAt = Date.now();
-      for (;;) {
-        const latest = runs.length > after ? runs[runs.length - 1] : undefined;
-        if (latest !== undefined && left(latest) === 0) return true;
-        if (latest !== undefined && left(latest) < fewest) [fewest, progressAt] = [left(latest), Date.now()];
-        if (Date.now() - progressAt > idleMs) return false;
-        await new Promise((done) => setTimeout(done, 100));
-      }
+      return eventually(
+        () => Promise.resolve(leftNow() === 0),
+        'nothing pending',
+        // Progress is a run leaving fewer than any before it.
+        () => Promise.resolve((fewest = Math.min(fewest, leftNow()))),
+        { idleMs },
+      ).then(
+        () => true,
+        () => false,
+      );
     },
     stop: async () => {
       stop.abort();
