@@ -1,9 +1,13 @@
 /**
  * Client CPU per record (issue 13's target: at most 1.1x raw): the bundle's CPU (user + system, `process.cpuUsage()`
  * around its invocations, decoding, compaction, the state read, logs and metrics included) per 1,000 records, against
- * a raw BatchWriteItem loop writing the same records, already decoded, with the same lean client and the bundle's
- * default write concurrency. Each round measures the raw loop before and after the bundle and takes their mean as
- * its baseline, so neither order is favoured.
+ * two raw BatchWriteItem loops writing the same records, already decoded, with the same lean client and the bundle's
+ * default write concurrency:
+ * - the raw loop (the target's baseline): every record's write, the calls kept in flight across the whole run;
+ * - the raw loop of the same batches: each batch's writes, one batch after another as Lambda invokes on a shard, the
+ *   fewest calls a replicator of these batches makes. Small batches cost it more too: each call waits alone.
+ * Each round measures both loops before and after the bundle and takes each one's mean as its baseline, so neither
+ * order is favoured.
  */
 import type { WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
@@ -11,7 +15,7 @@ import { DEFAULTS } from '../handler/config';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
 import { loadBundle, replicate } from './bundle';
 import { clientFor, dropTable, freshStateTable, freshTable, rawBatchWrites } from './engine';
-import { betweenBaselines } from './report';
+import { betweenBaselines, median } from './report';
 import { batchesOf, syntheticRecords, writesOf } from './synthetic';
 
 export interface CpuCost {
@@ -22,16 +26,20 @@ export interface CpuCost {
   readonly rawMs: number;
   /** Median of the rounds' ratios, each against its own round's baseline. */
   readonly ratio: number;
+  /** The same for the raw loop of the same batches. */
+  readonly rawBatchesMs: number;
+  readonly ratioToBatches: number;
 }
 
 const perThousand = (used: NodeJS.CpuUsage, records: number): number => (used.user + used.system) / 1000 / (records / 1000);
 
-async function rawCpu(writes: readonly WriteRequest[], engine: DynamoDbLocal): Promise<number> {
+/** The raw loop's CPU per 1,000 writes, for writes in groups written one after another. */
+async function rawCpu(groups: readonly (readonly WriteRequest[])[], engine: DynamoDbLocal): Promise<number> {
   const table = await freshTable(engine, 'cpu-raw');
   try {
     const started = process.cpuUsage();
-    await rawBatchWrites(clientFor(engine), table, writes, DEFAULTS.writeConcurrency);
-    return perThousand(process.cpuUsage(started), writes.length);
+    for (const writes of groups) await rawBatchWrites(clientFor(engine), table, writes, DEFAULTS.writeConcurrency);
+    return perThousand(process.cpuUsage(started), groups.reduce((sum, writes) => sum + writes.length, 0));
   } finally {
     await dropTable(engine, table);
   }
@@ -56,8 +64,21 @@ export async function cpuScenario(records: number, batchSizes: readonly number[]
   const costs: CpuCost[] = [];
   for (const batchSize of batchSizes) {
     const batches = batchesOf(stream, batchSize);
-    const paired = await betweenBaselines(rounds, () => rawCpu(writes, slaveEngine), () => bundleCpu(batches, records, slaveEngine, masterEngine));
-    costs.push({ batchSize, bundleMs: paired.measured, rawMs: paired.baseline, ratio: paired.ratio });
+    const batchWrites = batches.map((batch) => writesOf(batch.Records));
+    const rawBatches: number[] = [];
+    const bundleRuns: number[] = [];
+    const paired = await betweenBaselines(
+      rounds,
+      () => rawCpu([writes], slaveEngine),
+      async () => {
+        const before = await rawCpu(batchWrites, slaveEngine);
+        const bundle = await bundleCpu(batches, records, slaveEngine, masterEngine);
+        rawBatches.push((before + (await rawCpu(batchWrites, slaveEngine))) / 2);
+        bundleRuns.push(bundle);
+        return bundle;
+      },
+    );
+    costs.push({ batchSize, bundleMs: paired.measured, rawMs: paired.baseline, ratio: paired.ratio, rawBatchesMs: median(rawBatches), ratioToBatches: median(bundleRuns.map((bundle, round) => bundle / (rawBatches[round] ?? Number.NaN))) });
   }
   return costs;
 }

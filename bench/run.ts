@@ -6,8 +6,14 @@
  * Sizes: BENCH_RECORDS (stream records per throughput and outage run, 20,000), BENCH_BATCH_SIZE (1,000),
  * BENCH_ROUNDS (3), BENCH_DRAIN_CHANGES (20,000), BENCH_COPY_ITEMS (20,000), BENCH_COPY_SEGMENTS (8), BENCH_ITEMS
  * (the command-line backfill, 10,000). BENCH_ONLY=drain,outage,... runs some of: throughput, drain, outage, copy,
- * memory, telemetry, cpu, curve, backfill. The curve's grid: BENCH_CURVE_BATCH_SIZES (100,500,1000,5000),
+ * memory, telemetry, cpu, curve, backfill, lag. The curve's grid: BENCH_CURVE_BATCH_SIZES (100,500,1000,5000),
  * BENCH_CURVE_CONCURRENCIES (8,16,32,64), BENCH_CURVE_FACTORS (1,4), BENCH_CURVE_RECORDS (20,000).
+ *
+ * The lag scenario (bench/lag.ts) measures replication lag at steady write rates through the bundle, through its lean
+ * peer (bench/peer.ts: mapbox/dynamodb-replicator's `replicate`, written again in the bench) and through a handler
+ * that does nothing (the poll floor), all read by the stream poller at four reads a second: BENCH_LAG_RATES (writes
+ * per second, 200,800), BENCH_LAG_SECONDS (seconds of writes measured per run, 20), BENCH_LAG_WARM_SECONDS (seconds of
+ * writes before them in each run, not counted, 2). With the defaults it takes about 7 minutes.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -24,6 +30,7 @@ import { curveScenario, type CurvePoint } from './curve';
 import { telemetryScenario, type TelemetryCost } from './telemetry';
 import { cpuScenario, type CpuCost } from './cpu';
 import { throughputScenario } from './throughput';
+import { LAG_BATCH_SIZE, lagScenario, POLL_INTERVAL_MS, type LagResult } from './lag';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 20_000);
 const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 1_000);
@@ -33,7 +40,7 @@ const DRAIN_CHANGES = Number(process.env.BENCH_DRAIN_CHANGES ?? 20_000);
 const COPY_ITEMS = Number(process.env.BENCH_COPY_ITEMS ?? 20_000);
 const COPY_SEGMENTS = Number(process.env.BENCH_COPY_SEGMENTS ?? 8);
 const COPY_WORKERS = [1, 2, 4] as const;
-const SCENARIOS = ['throughput', 'drain', 'outage', 'copy', 'memory', 'telemetry', 'cpu', 'curve', 'backfill'] as const;
+const SCENARIOS = ['throughput', 'drain', 'outage', 'copy', 'memory', 'telemetry', 'cpu', 'curve', 'backfill', 'lag'] as const;
 const numbers = (name: string, fallback: string): number[] => (process.env[name] ?? fallback).split(',').map(Number);
 const CURVE = {
   records: Number(process.env.BENCH_CURVE_RECORDS ?? 20_000),
@@ -46,6 +53,12 @@ const TELEMETRY_RECORDS = Number(process.env.BENCH_TELEMETRY_RECORDS ?? 10_000);
 const TELEMETRY_BATCH_SIZES = [100, 25] as const;
 /** Batch sizes of the CPU scenario (as many records as the telemetry one): the module's default, 100, and a live-rate one. */
 const CPU_BATCH_SIZES = [1000, 100, 25] as const;
+/** The lag scenario's write rates, and the seconds of writes it measures (and warms with) per run. */
+const LAG = {
+  rates: numbers('BENCH_LAG_RATES', '200,800'),
+  seconds: Number(process.env.BENCH_LAG_SECONDS ?? 20),
+  warmSeconds: Number(process.env.BENCH_LAG_WARM_SECONDS ?? 2),
+};
 type Scenario = (typeof SCENARIOS)[number];
 const ONLY = new Set((process.env.BENCH_ONLY ?? SCENARIOS.join(',')).split(',').map((name) => name.trim()));
 for (const name of ONLY) if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: "${name}" is not one of ${SCENARIOS.join(', ')}`);
@@ -118,6 +131,7 @@ async function main(): Promise<void> {
   let telemetry: TelemetryCost[] | undefined;
   let cpu: CpuCost[] | undefined;
   let curve: CurvePoint[] | undefined;
+  let lag: LagResult | undefined;
   try {
     await warmUp(masterEngine, [first, second, third]);
     const settings = { batchSize: BATCH_SIZE, rounds: ROUNDS, masterEngine };
@@ -146,13 +160,25 @@ async function main(): Promise<void> {
     if (runs('cpu')) {
       cpu = await cpuScenario(TELEMETRY_RECORDS, CPU_BATCH_SIZES, ROUNDS, first, masterEngine);
       for (const cost of cpu) {
-        notes.push(`client CPU, batches of ${cost.batchSize}, 1 slave: ${cost.bundleMs.toFixed(1)} ms per 1,000 records through the bundle against ${cost.rawMs.toFixed(1)} ms for a raw BatchWriteItem loop of the same decoded writes (${cost.ratio.toFixed(2)}x)`);
+        notes.push(
+          `client CPU, batches of ${cost.batchSize}, 1 slave: ${cost.bundleMs.toFixed(1)} ms per 1,000 records through the bundle against ${cost.rawMs.toFixed(1)} ms for a raw BatchWriteItem loop of the same decoded writes (${cost.ratio.toFixed(2)}x) and ${cost.rawBatchesMs.toFixed(1)} ms for the raw loop of the same batches, one after another (${cost.ratioToBatches.toFixed(2)}x)`,
+        );
       }
     }
     if (runs('curve')) {
       const result = await curveScenario(first, { ...CURVE, rounds: ROUNDS, masterEngine });
       rows.push(...result.rows.rows);
       curve = result.points;
+    }
+    if (runs('lag')) {
+      lag = await lagScenario({ ...LAG, rounds: ROUNDS, masterEngine, slaveEngine: first });
+      for (const point of lag.points) {
+        const lagOf = (of: { p50Ms: number; p99Ms: number }): string => `${of.p50Ms.toFixed(0)}/${of.p99Ms.toFixed(0)} ms`;
+        notes.push(
+          `lag at ${point.rate} writes/s, 1 slave (poller at ${1000 / POLL_INTERVAL_MS} reads/s, batches of up to ${LAG_BATCH_SIZE}, ${point.records} records measured per run), p50/p99: ${lagOf(point.bundle)} through the bundle, ${lagOf(point.peer)} through the lean peer (mapbox's replicate, bench/peer.ts), ${lagOf(point.floor)} for the poll floor (a handler that does nothing); bundle p99 ${point.bundleToPeerP99.toFixed(2)}x the peer's, ${point.bundleToFloorP99.toFixed(2)}x the floor's`,
+        );
+      }
+      notes.push(`lag, items missing from the slaves at the end: ${lag.missing.bundle} through the bundle, ${lag.missing.peer} through the peer`);
     }
   } finally {
     await Promise.all([masterEngine, first, second, third].map((engine) => engine.stop()));
@@ -170,7 +196,7 @@ async function main(): Promise<void> {
   console.log(`wall time: ${Math.floor(wallSeconds / 60)} min ${wallSeconds % 60} s`);
   writeFileSync(
     'bench/results.json',
-    `${JSON.stringify({ machine, records: RECORDS, batchSize: BATCH_SIZE, rounds: ROUNDS, drainChanges: DRAIN_CHANGES, copyItems: COPY_ITEMS, copySegments: COPY_SEGMENTS, wallSeconds, rows, memory, telemetry, cpu, curve, backfill }, null, 2)}\n`,
+    `${JSON.stringify({ machine, records: RECORDS, batchSize: BATCH_SIZE, rounds: ROUNDS, drainChanges: DRAIN_CHANGES, copyItems: COPY_ITEMS, copySegments: COPY_SEGMENTS, wallSeconds, rows, memory, telemetry, cpu, curve, backfill, lag }, null, 2)}\n`,
   );
 }
 

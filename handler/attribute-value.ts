@@ -11,74 +11,149 @@ const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
  * bytes, and would encode a string once more, silently corrupting the replica. Numbers stay decimal strings: a JS
  * number cannot hold DynamoDB's 38 digits.
  *
+ * Every value of every record passes here, so it allocates only where it must: a value without binary in it is
+ * checked and returned as it came (the event's own object), and the path that names a bad value in the error is
+ * built only when there is one, each level adding its step (`.name`, `[i]`) on the error's way out.
+ *
  * @param where names the image in error messages, e.g. `NewImage`.
  * @throws Error naming the attribute path when a value is not a DynamoDB attribute value.
  */
 export function decodeImage(image: unknown, where: string): AttributeMap {
-  if (!isObject(image)) throw new Error(`${where} is not an object of attribute values`);
-  const decoded: AttributeMap = {};
-  for (const [name, value] of Object.entries(image)) {
-    decoded[name] = decodeValue(value, `${where}.${name}`);
+  try {
+    return decodeMap(image);
+  } catch (error) {
+    if (!(error instanceof InvalidValue)) throw error;
+    throw new Error(`${where}${error.steps.reverse().join('')} ${error.problem}`, { cause: error });
   }
-  return decoded;
 }
 
-function decodeValue(value: unknown, path: string): AttributeValue {
-  if (!isObject(value)) throw new Error(`${path} is not a DynamoDB attribute value`);
-  const types = Object.keys(value);
-  const type = types[0];
-  if (types.length !== 1 || type === undefined) {
-    throw new Error(`${path} must have exactly one type key (S, N, B, SS, NS, BS, M, L, NULL, BOOL), has ${types.length === 0 ? 'none' : types.join(', ')}`);
+/** A value that is not a DynamoDB attribute value; the steps from it up to the image are added as it propagates. */
+class InvalidValue extends Error {
+  public readonly steps: string[] = [];
+
+  public constructor(public readonly problem: string) {
+    super(problem);
+  }
+}
+
+/** The error from below `step`, with the step added to its path. */
+function below(step: string, error: unknown): unknown {
+  if (error instanceof InvalidValue) error.steps.push(step);
+  return error;
+}
+
+/** An image or an `M`: the same object when none of its values changed, a copy with the decoded ones otherwise. */
+function decodeMap(image: unknown): AttributeMap {
+  if (!isObject(image)) throw new InvalidValue('is not an object of attribute values');
+  const names = Object.keys(image);
+  let copy: AttributeMap | undefined;
+  for (let i = 0; i < names.length; i += 1) {
+    const name = names[i] as string;
+    const value = image[name];
+    let decoded: AttributeValue;
+    try {
+      decoded = decodeValue(value);
+    } catch (error) {
+      throw below(`.${name}`, error);
+    }
+    if (copy === undefined && decoded !== value) {
+      copy = {};
+      for (let j = 0; j < i; j += 1) copy[names[j] as string] = image[names[j] as string] as AttributeValue;
+    }
+    if (copy !== undefined) copy[name] = decoded;
+  }
+  return copy ?? (image as AttributeMap);
+}
+
+/** A list or set: the same array when none of its elements changed, a copy with the decoded ones otherwise. */
+function decodeList<T>(raw: unknown, type: string, decode: (value: unknown) => T): T[] {
+  if (!Array.isArray(raw)) throw new InvalidValue(`${type} must be an array`);
+  let copy: T[] | undefined;
+  for (let i = 0; i < raw.length; i += 1) {
+    const value: unknown = raw[i];
+    let decoded: T;
+    try {
+      decoded = decode(value);
+    } catch (error) {
+      throw below(`[${i}]`, error);
+    }
+    if (copy === undefined && decoded !== value) copy = raw.slice(0, i) as T[];
+    if (copy !== undefined) copy.push(decoded);
+  }
+  return copy ?? (raw as T[]);
+}
+
+function decodeValue(value: unknown): AttributeValue {
+  if (!isObject(value)) throw new InvalidValue('is not a DynamoDB attribute value');
+  let type: string | undefined;
+  let types = 0;
+  for (const name in value) {
+    type ??= name;
+    types += 1;
+  }
+  if (types !== 1 || type === undefined) {
+    throw new InvalidValue(`must have exactly one type key (S, N, B, SS, NS, BS, M, L, NULL, BOOL), has ${types === 0 ? 'none' : Object.keys(value).join(', ')}`);
   }
   const raw = value[type];
   switch (type) {
     case 'S':
-      return { S: expectString(raw, path, type) };
+      expectString(raw, type);
+      return checked(value);
     case 'N':
-      return { N: expectNumber(raw, path) };
+      expectNumber(raw);
+      return checked(value);
     case 'B':
-      return { B: decodeBase64(raw, path) };
+      return { B: decodeBase64(raw) };
     case 'SS':
-      return { SS: expectArray(raw, path, type).map((s, i) => expectString(s, `${path}[${i}]`, 'SS')) };
+      return sameIfUnchanged(value, raw, decodeList(raw, type, expectS), 'SS');
     case 'NS':
-      return { NS: expectArray(raw, path, type).map((n, i) => expectNumber(n, `${path}[${i}]`)) };
+      return sameIfUnchanged(value, raw, decodeList(raw, type, expectNumber), 'NS');
     case 'BS':
-      return { BS: expectArray(raw, path, type).map((b, i) => decodeBase64(b, `${path}[${i}]`)) };
+      return { BS: decodeList(raw, type, decodeBase64) };
     case 'M':
-      return { M: decodeImage(raw, path) };
+      return sameIfUnchanged(value, raw, decodeMap(raw), 'M');
     case 'L':
-      return { L: expectArray(raw, path, type).map((v, i) => decodeValue(v, `${path}[${i}]`)) };
+      return sameIfUnchanged(value, raw, decodeList(raw, type, decodeValue), 'L');
     case 'NULL':
-      if (raw !== true) throw new Error(`${path} NULL must be true`);
-      return { NULL: true };
+      if (raw !== true) throw new InvalidValue('NULL must be true');
+      return checked(value);
     case 'BOOL':
-      if (typeof raw !== 'boolean') throw new Error(`${path} BOOL must be true or false`);
-      return { BOOL: raw };
+      if (typeof raw !== 'boolean') throw new InvalidValue('BOOL must be true or false');
+      return checked(value);
     default:
-      throw new Error(`${path} has unknown type "${type}" (expected S, N, B, SS, NS, BS, M, L, NULL or BOOL)`);
+      throw new InvalidValue(`has unknown type "${type}" (expected S, N, B, SS, NS, BS, M, L, NULL or BOOL)`);
   }
 }
 
-function decodeBase64(raw: unknown, path: string): Uint8Array {
-  const text = expectString(raw, path, 'B');
-  if (!BASE64.test(text)) throw new Error(`${path} is not base64, as the Lambda payload carries binary`);
+/** The value as it came when its content is unchanged; a new value of the same type around the decoded content otherwise. */
+function sameIfUnchanged(value: Record<string, unknown>, raw: unknown, decoded: unknown, type: 'SS' | 'NS' | 'M' | 'L'): AttributeValue {
+  return decoded === raw ? checked(value) : ({ [type]: decoded } as unknown as AttributeValue);
+}
+
+/** A value of the event that `decodeValue` has checked, as the SDK takes it. */
+function checked(value: Record<string, unknown>): AttributeValue {
+  return value as unknown as AttributeValue;
+}
+
+function expectS(raw: unknown): string {
+  return expectString(raw, 'SS');
+}
+
+function decodeBase64(raw: unknown): Uint8Array {
+  const text = expectString(raw, 'B');
+  if (!BASE64.test(text)) throw new InvalidValue('is not base64, as the Lambda payload carries binary');
   const buffer = Buffer.from(text, 'base64');
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-function expectNumber(raw: unknown, path: string): string {
-  const text = expectString(raw, path, 'N');
-  if (!NUMBER.test(text)) throw new Error(`${path} "${text}" is not a DynamoDB number`);
+function expectNumber(raw: unknown): string {
+  const text = expectString(raw, 'N');
+  if (!NUMBER.test(text)) throw new InvalidValue(`"${text}" is not a DynamoDB number`);
   return text;
 }
 
-function expectString(raw: unknown, path: string, type: string): string {
-  if (typeof raw !== 'string') throw new Error(`${path} ${type} must be a string`);
-  return raw;
-}
-
-function expectArray(raw: unknown, path: string, type: string): unknown[] {
-  if (!Array.isArray(raw)) throw new Error(`${path} ${type} must be an array`);
+function expectString(raw: unknown, type: string): string {
+  if (typeof raw !== 'string') throw new InvalidValue(`${type} must be a string`);
   return raw;
 }
 
@@ -91,16 +166,25 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * order, so changes to one item can be compacted and a write matched to its result.
  */
 export function keyIdentity(key: AttributeMap, names: readonly string[] = Object.keys(key)): string {
-  const parts: string[] = [];
-  for (const name of [...names].sort()) {
+  // The text of JSON.stringify([name, type, value, ...]) over the sorted names, written out directly: the state
+  // table keys parked changes by it, so it never changes.
+  const sorted = names.length > 1 ? [...names].sort() : names;
+  let text = '[';
+  for (const name of sorted) {
     const value = key[name];
     if (value === undefined) throw new Error(`key attribute "${name}" is missing`);
-    if (value.S !== undefined) parts.push(name, 'S', value.S);
-    else if (value.N !== undefined) parts.push(name, 'N', value.N);
-    else if (value.B !== undefined) parts.push(name, 'B', Buffer.from(value.B).toString('base64'));
-    else throw new Error(`key attribute "${name}" must be of type S, N or B`);
+    const typed =
+      value.S !== undefined
+        ? `"S",${JSON.stringify(value.S)}`
+        : value.N !== undefined
+          ? `"N",${JSON.stringify(value.N)}`
+          : value.B !== undefined
+            ? `"B","${Buffer.from(value.B.buffer, value.B.byteOffset, value.B.byteLength).toString('base64')}"`
+            : undefined;
+    if (typed === undefined) throw new Error(`key attribute "${name}" must be of type S, N or B`);
+    text += `${text.length > 1 ? ',' : ''}${JSON.stringify(name)},${typed}`;
   }
-  return JSON.stringify(parts);
+  return `${text}]`;
 }
 
 /** The key attributes of an item, for a key schema given by attribute names. */

@@ -46,7 +46,7 @@ export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
  */
 export function wireSize(item: AttributeMap): number {
   let size = 2;
-  for (const [name, value] of Object.entries(item)) size += jsonStringSize(name) + 2 + valueWireSize(value);
+  for (const name of Object.keys(item)) size += jsonStringSize(name) + 2 + valueWireSize(item[name] as AttributeValue);
   return size;
 }
 
@@ -63,11 +63,17 @@ function valueWireSize(value: AttributeValue): number {
   return wrapper + 5;
 }
 
-/** A JSON string's bytes: its UTF-8 bytes, quotes, and a backslash for each quote or backslash in it. */
+/** Characters JSON escapes: a quote, a backslash, and control characters. */
+// eslint-disable-next-line no-control-regex -- control characters are what JSON escapes, so what it counts
+const ESCAPED = /["\\\u0000-\u001f]/g;
+
+/**
+ * A JSON string's bytes at most: its UTF-8 bytes, its quotes, and five more for each character JSON escapes (a control
+ * character becomes `\u00XX`), counted by one native search rather than character by character.
+ */
 function jsonStringSize(text: string): number {
-  let escapes = 0;
-  for (const char of text) if (char === '"' || char === '\\' || char < ' ') escapes += 5;
-  return Buffer.byteLength(text) + 2 + escapes;
+  const escaped = text.match(ESCAPED);
+  return Buffer.byteLength(text) + 2 + (escaped === null ? 0 : 5 * escaped.length);
 }
 
 function base64Size(bytes: number): number {

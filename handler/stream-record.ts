@@ -46,16 +46,19 @@ export function parseStreamBatch(event: unknown): ParsedBatch {
   const readBack: InvalidStreamRecordError[] = [];
   const unusable: UnusableRecord[] = [];
   let master: MasterTable | undefined;
-  for (const [index, record] of records.entries()) {
+  for (let index = 0; index < records.length; index += 1) {
+    const record = records[index];
     try {
-      const source = readSource(record, index);
-      master ??= source;
-      if (source.streamArn !== master.streamArn) {
-        throw invalid(record, index, `comes from stream ${source.streamArn}, but the batch began with ${master.streamArn}: one batch must come from one stream`);
+      const fields = asObject(record);
+      // Every record of a batch names the same stream: only a different ARN is read again.
+      if (master === undefined || fields?.eventSourceARN !== master.streamArn || fields.eventSource !== 'aws:dynamodb') {
+        const source = readSource(record, index);
+        master ??= source;
+        if (source.streamArn !== master.streamArn) {
+          throw invalid(record, index, `comes from stream ${source.streamArn}, but the batch began with ${master.streamArn}: one batch must come from one stream`);
+        }
       }
-      const { change, error } = readChange(record, index);
-      changes.push(change);
-      if (error !== undefined) readBack.push(error);
+      changes.push(readChange(record, fields ?? {}, index, readBack));
     } catch (error) {
       if (!(error instanceof InvalidStreamRecordError)) throw error;
       unusable.push({ error, record });
@@ -78,44 +81,53 @@ function readSource(record: unknown, index: number): MasterTable {
   return { region: region ?? '', tableName: match[2] ?? '', streamArn: arn };
 }
 
-function readChange(record: unknown, index: number): { change: StreamChange; error?: InvalidStreamRecordError } {
-  const fields = asObject(record) ?? {};
+/**
+ * One record's change. A record whose image cannot be decoded becomes a read of the master, and its error is added
+ * to `readBack`.
+ */
+function readChange(record: unknown, fields: Record<string, unknown>, index: number, readBack: InvalidStreamRecordError[]): StreamChange {
   const body = asObject(fields.dynamodb);
   if (body === undefined) throw invalid(record, index, 'has no "dynamodb" object');
   const sequenceNumber = body.SequenceNumber;
   if (typeof sequenceNumber !== 'string' || !SEQUENCE_NUMBER.test(sequenceNumber)) {
     throw invalid(record, index, `dynamodb.SequenceNumber ${JSON.stringify(sequenceNumber)} is not a decimal string`);
   }
-  const decode = <T>(what: () => T): T => {
-    try {
-      return what();
-    } catch (error) {
-      throw invalid(record, index, (error as Error).message);
-    }
-  };
   const keys = body.Keys;
   if (asObject(keys) === undefined || Object.keys(keys as object).length === 0) {
     throw invalid(record, index, 'has no dynamodb.Keys: every stream record names the key of the item it changed');
   }
-  const key = decode(() => decodeImage(keys, 'dynamodb.Keys'));
-  const keyId = decode(() => keyIdentity(key));
+  let key: AttributeMap;
+  let keyId: string;
+  try {
+    key = decodeImage(keys, 'dynamodb.Keys');
+    keyId = keyIdentity(key);
+  } catch (error) {
+    throw invalid(record, index, (error as Error).message);
+  }
   const created = body.ApproximateCreationDateTime;
-  const identity = asObject(fields.userIdentity);
   const eventName = fields.eventName;
-  const base = {
+  let change: Change;
+  let isTtlDelete = false;
+  try {
+    change = changeOf(body, eventName, key, record, index);
+    if (eventName === 'REMOVE') {
+      const identity = asObject(fields.userIdentity);
+      isTtlDelete = identity?.type === 'Service' && identity.principalId === TTL_PRINCIPAL;
+    }
+  } catch (error) {
+    if (!(error instanceof InvalidStreamRecordError)) throw error;
+    readBack.push(error);
+    change = { kind: 'read-master' };
+  }
+  return {
     eventId: eventIdOf(record, index),
     sequenceNumber,
     keyId,
     key,
     createdAtMs: typeof created === 'number' ? Math.round(created * 1000) : Date.now(),
-    isTtlDelete: eventName === 'REMOVE' && identity?.type === 'Service' && identity.principalId === TTL_PRINCIPAL,
+    isTtlDelete,
+    change,
   };
-  try {
-    return { change: { ...base, change: changeOf(body, eventName, key, record, index) } };
-  } catch (error) {
-    if (!(error instanceof InvalidStreamRecordError)) throw error;
-    return { change: { ...base, isTtlDelete: false, change: { kind: 'read-master' } }, error };
-  }
 }
 
 function changeOf(body: Record<string, unknown>, eventName: unknown, key: AttributeMap, record: unknown, index: number): Change {

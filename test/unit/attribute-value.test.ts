@@ -84,6 +84,11 @@ describe('Function: keyIdentity', () => {
     expect(keyIdentity({ pk: { B: bytes(1, 2) } })).not.toBe(keyIdentity({ pk: { B: bytes(1, 3) } }));
   });
 
+  it('is the JSON text of the sorted names with their types and values, as parked changes in the state table are keyed by it', () => {
+    expect(keyIdentity({ sk: { N: '1' }, pk: { S: 'a"b' } })).toBe(JSON.stringify(['pk', 'S', 'a"b', 'sk', 'N', '1']));
+    expect(keyIdentity({ pk: { B: bytes(1, 2) } })).toBe(JSON.stringify(['pk', 'B', 'AQI=']));
+  });
+
   it('reads only the named key attributes of an item', () => {
     expect(keyIdentity({ pk: { S: 'x' }, other: { S: 'y' } }, ['pk'])).toBe(keyIdentity({ pk: { S: 'x' } }));
   });

@@ -61,7 +61,7 @@ describe('Function: writeToSlave (request size)', () => {
 
   it('bounds the wire size from above, binary as base64', () => {
     // Prepare
-    const items = [heavyOnTheWire(1), binaryItem(2), { pk: { S: 'quote"and\\backslash' }, m: { M: { nested: { SS: ['a', 'b'] }, bytes: { BS: [new Uint8Array(10)] } } }, flag: { BOOL: true }, nothing: { NULL: true } }];
+    const items = [heavyOnTheWire(1), binaryItem(2), { pk: { S: 'quote"and\\backslash' }, control: { S: '\u0000\u001f\n\ttext' }, m: { M: { nested: { SS: ['a', 'b'] }, bytes: { BS: [new Uint8Array(10)] } } }, flag: { BOOL: true }, nothing: { NULL: true } }];
 
     // Act & Assess
     for (const item of items) {
