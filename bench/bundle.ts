@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
 import { BENCH_CREDENTIALS } from './engine';
 
-const BUNDLE = pathToFileURL(resolve('dist/lambda/index.mjs')).href;
+/** The committed bundle; BENCH_BUNDLE names another build of handler/lambda.ts (an unminified one, to profile). */
+const BUNDLE = pathToFileURL(resolve(process.env.BENCH_BUNDLE ?? 'dist/lambda/index.mjs')).href;
 
 /** The part of a Lambda context the bundle reads. */
 export interface BenchContext {
