@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
 import { BENCH_CREDENTIALS } from './engine';
+import { batchesOf, syntheticRecords } from './synthetic';
 
 /** The committed bundle; BENCH_BUNDLE names another build of handler/lambda.ts (an unminified one, to profile). */
 const BUNDLE = pathToFileURL(resolve(process.env.BENCH_BUNDLE ?? 'dist/lambda/index.mjs')).href;
@@ -60,6 +61,22 @@ export async function loadBundle(settings: BundleSettings): Promise<Bundle> {
   else process.env.REPLICATOR_WRITE_CONCURRENCY = String(settings.writeConcurrency);
   instances += 1;
   return (await import(`${BUNDLE}?instance=${instances}`)) as Bundle;
+}
+
+/** Records a warm bundle has replicated before it is measured. */
+const WARM_UP_RECORDS = 20_000;
+
+/**
+ * {@link loadBundle}, then a few batches through the new instance, as a Lambda execution environment that has run
+ * invocations before: a fresh instance is a new module, whose code the JIT has not compiled yet, while the raw
+ * baselines' clients are warm. The warm-up items have keys of their own (`warm-<n>`), which no measured record
+ * touches and no check of a measured run reads.
+ */
+export async function loadWarmBundle(settings: BundleSettings, batchSize: number): Promise<Bundle> {
+  const bundle = await loadBundle(settings);
+  const { records } = syntheticRecords({ records: WARM_UP_RECORDS, keys: WARM_UP_RECORDS, deleteShare: 0.05, seed: 11, keyPrefix: 'warm' });
+  await replicate(bundle, batchesOf(records, batchSize));
+  return bundle;
 }
 
 /** A context with this much time left, counting down as Lambda's does. */

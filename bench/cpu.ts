@@ -13,7 +13,7 @@ import type { WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { DEFAULTS } from '../handler/config';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
-import { loadBundle, replicate } from './bundle';
+import { loadWarmBundle, replicate } from './bundle';
 import { clientFor, dropTable, freshStateTable, freshTable, rawBatchWrites } from './engine';
 import { betweenBaselines, median } from './report';
 import { batchesOf, syntheticRecords, writesOf } from './synthetic';
@@ -48,7 +48,7 @@ async function rawCpu(groups: readonly (readonly WriteRequest[])[], engine: Dyna
 async function bundleCpu(batches: readonly DynamoDBStreamEvent[], records: number, slaveEngine: DynamoDbLocal, masterEngine: DynamoDbLocal): Promise<number> {
   const [table, stateTable] = await Promise.all([freshTable(slaveEngine, 'cpu'), freshStateTable(masterEngine)]);
   try {
-    const bundle = await loadBundle({ slaves: { s0: { region: 'eu-west-1', table_name: table, endpoint: slaveEngine.endpoint } }, masterEngine, stateTable });
+    const bundle = await loadWarmBundle({ slaves: { s0: { region: 'eu-west-1', table_name: table, endpoint: slaveEngine.endpoint } }, masterEngine, stateTable }, batches[0]?.Records.length ?? 1);
     const started = process.cpuUsage();
     await replicate(bundle, batches);
     return perThousand(process.cpuUsage(started), records);

@@ -10,7 +10,7 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
 import { laneOfKeys } from '../test/support/stream-poller';
-import { loadBundle, quietly, replicateLoud, type Bundle } from './bundle';
+import { loadWarmBundle, quietly, replicateLoud, type Bundle } from './bundle';
 import { dropTable, freshStateTable, freshTable, RawLimit } from './engine';
 import { median, ScenarioRows, timed } from './report';
 import { batchesOf, syntheticRecords, writesOf, wrongItems } from './synthetic';
@@ -61,7 +61,7 @@ export async function curveScenario(engine: DynamoDbLocal, settings: CurveSettin
       for (const config of configs.filter((candidate) => candidate.batchSize === batchSize)) {
         const table = await freshTable(engine, 'curve');
         const stateTable = await freshStateTable(settings.masterEngine);
-        const bundle = await loadBundle({ slaves: { s0: { region: 'eu-west-1', table_name: table, endpoint: engine.endpoint } }, masterEngine: settings.masterEngine, stateTable, writeConcurrency: config.writeConcurrency });
+        const bundle = await loadWarmBundle({ slaves: { s0: { region: 'eu-west-1', table_name: table, endpoint: engine.endpoint } }, masterEngine: settings.masterEngine, stateTable, writeConcurrency: config.writeConcurrency }, config.batchSize);
         measured.push([config, await timed(() => replicateAtFactor(bundle, records, config.batchSize, config.factor))]);
         wrong.set(config, Math.max(wrong.get(config) ?? 0, await wrongItems(engine, table, finalState)));
         await Promise.all([dropTable(engine, table), dropTable(settings.masterEngine, stateTable)]);

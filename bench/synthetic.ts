@@ -12,6 +12,8 @@ export interface WorkloadShape {
   /** Share of records that delete their item. */
   readonly deleteShare: number;
   readonly seed: number;
+  /** Keys are `<keyPrefix>-<n>`; `key` by default. */
+  readonly keyPrefix?: string;
 }
 
 const STREAM_ARN = 'arn:aws:dynamodb:eu-west-1:123456789012:table/bench-master/stream/2026-11-24T00:00:00.000';
@@ -26,7 +28,8 @@ export function syntheticRecords(shape: WorkloadShape): { records: DynamoDBRecor
   const finalState = new Map<string, string | null>();
   let sequence = 10n ** 20n;
   for (let i = 0; i < shape.records; i += 1) {
-    const id = shape.keys >= shape.records ? `key-${i}` : `key-${Math.floor(random() ** 2 * shape.keys)}`;
+    const prefix = shape.keyPrefix ?? 'key';
+    const id = shape.keys >= shape.records ? `${prefix}-${i}` : `${prefix}-${Math.floor(random() ** 2 * shape.keys)}`;
     const version = `v${i}`;
     const remove = random() < shape.deleteShare;
     sequence += 1000n;

@@ -8,7 +8,7 @@
  */
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
-import { loadBundle, replicate } from './bundle';
+import { loadWarmBundle, replicate } from './bundle';
 import { dropTable, freshStateTable, freshTable } from './engine';
 import { betweenBaselines } from './report';
 import { batchesOf, syntheticRecords } from './synthetic';
@@ -37,7 +37,7 @@ async function cpuPerThousand(batches: readonly DynamoDBStreamEvent[], records: 
   if (telemetry) telemetryOn();
   else Object.assign(process.env, TELEMETRY_OFF);
   try {
-    const bundle = await loadBundle({ slaves: { s0: { region: 'eu-west-1', table_name: table, endpoint: slaveEngine.endpoint } }, masterEngine, stateTable });
+    const bundle = await loadWarmBundle({ slaves: { s0: { region: 'eu-west-1', table_name: table, endpoint: slaveEngine.endpoint } }, masterEngine, stateTable }, batches[0]?.Records.length ?? 1);
     const started = process.cpuUsage();
     await replicate(bundle, batches);
     const used = process.cpuUsage(started);

@@ -6,7 +6,7 @@ import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { decodeImage } from '../handler/attribute-value';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
-import { loadBundle, replicate } from './bundle';
+import { loadWarmBundle, replicate } from './bundle';
 import { clientFor, dropTable, freshStateTable, freshTable, RAW_CONCURRENCIES, RawLimit } from './engine';
 import { ScenarioRows, timed } from './report';
 import { batchesOf, syntheticRecords, writesOf, wrongItems, type WorkloadShape } from './synthetic';
@@ -53,11 +53,14 @@ export async function throughputScenario(name: string, shape: WorkloadShape, eng
 
     const tables = await Promise.all(engines.map((engine) => freshTable(engine, 'replica')));
     const stateTable = await freshStateTable(settings.masterEngine);
-    const bundle = await loadBundle({
-      slaves: Object.fromEntries(engines.map((engine, i) => [`s${i}`, { region: 'eu-west-1', table_name: tables[i] ?? '', endpoint: engine.endpoint }])),
-      masterEngine: settings.masterEngine,
-      stateTable,
-    });
+    const bundle = await loadWarmBundle(
+      {
+        slaves: Object.fromEntries(engines.map((engine, i) => [`s${i}`, { region: 'eu-west-1', table_name: tables[i] ?? '', endpoint: engine.endpoint }])),
+        masterEngine: settings.masterEngine,
+        stateTable,
+      },
+      settings.batchSize,
+    );
     const seconds = await timed(() => replicate(bundle, batches));
     wrong = Math.max(wrong, (await Promise.all(engines.map((engine, i) => wrongItems(engine, tables[i] ?? '', finalState)))).reduce((a, b) => a + b, 0));
     await Promise.all([...engines.map((engine, i) => dropTable(engine, tables[i] ?? '')), dropTable(settings.masterEngine, stateTable)]);
