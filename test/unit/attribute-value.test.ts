@@ -48,6 +48,22 @@ describe('Function: decodeImage', () => {
     expect(decoded.b?.B).toBeInstanceOf(Uint8Array);
   });
 
+  it("keeps what has no binary in it as the event's own objects, and copies only the maps and lists on the way to a binary", () => {
+    // Prepare
+    const image = JSON.parse(JSON.stringify({ s: { S: 'x' }, plain: { M: { n: { N: '1' }, l: { L: [{ S: 'y' }] } } }, withBinary: { M: { b: { B: b64(bytes(1)) }, s: { S: 'z' } } } })) as Record<string, Record<string, Record<string, unknown>>>;
+
+    // Act
+    const decoded = decodeImage(image, 'NewImage');
+
+    // Assess
+    expect(decoded).not.toBe(image);
+    expect(decoded.s).toBe(image.s);
+    expect(decoded.plain).toBe(image.plain);
+    expect(decoded.withBinary).not.toBe(image.withBinary);
+    expect(decoded.withBinary?.M?.s).toBe(image.withBinary?.M?.s);
+    expect(decodeImage(image.plain?.M, 'M')).toBe(image.plain?.M);
+  });
+
   it('keeps an empty binary empty', () => {
     expect(decodeImage({ b: { B: '' } }, 'NewImage')).toEqual({ b: { B: bytes() } });
   });
