@@ -1,5 +1,5 @@
 /** What every benchmark needs of a DynamoDB Local engine: clients, fresh tables, and the raw BatchWriteItem limit. */
-import { BatchWriteItemCommand, CreateTableCommand, DeleteTableCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, CreateTableCommand, DeleteTableCommand, ScanCommand, type AttributeValue, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { createDynamoDBClient } from '../handler/clients';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
 
@@ -126,4 +126,16 @@ export class RawLimit {
     }
     return fastest;
   }
+}
+
+/** Items of a table, counted by a scan. */
+export async function countItems(engine: DynamoDbLocal, table: string): Promise<number> {
+  let count = 0;
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await clientFor(engine).send(new ScanCommand({ TableName: table, Select: 'COUNT', ExclusiveStartKey: start }));
+    count += page.Count ?? 0;
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return count;
 }

@@ -14,7 +14,7 @@ import { createClientProvider } from '../handler/clients';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
 import { randomItem, seededRandom, workloadKey } from '../test/support/workload';
 import { contextWith, loadBundle, quietly, type Bundle } from './bundle';
-import { clientFor, dropTable, freshStateTable, freshTable, RAW_CONCURRENCIES, rawBatchWrites, RawLimit } from './engine';
+import { clientFor, countItems, dropTable, freshStateTable, freshTable, RAW_CONCURRENCIES, rawBatchWrites, RawLimit } from './engine';
 import { ScenarioRows, timed } from './report';
 
 export interface CopySettings {
@@ -43,17 +43,6 @@ async function scanAll(client: DynamoDBClient, table: string): Promise<Item[]> {
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
   return items;
-}
-
-async function countItems(engine: DynamoDbLocal, table: string): Promise<number> {
-  let count = 0;
-  let start: Item | undefined;
-  do {
-    const page = await clientFor(engine).send(new ScanCommand({ TableName: table, Select: 'COUNT', ExclusiveStartKey: start }));
-    count += page.Count ?? 0;
-    start = page.LastEvaluatedKey;
-  } while (start !== undefined);
-  return count;
 }
 
 /** The Distributed Map: `workers` iterations at once, each invoking one segment again until it is done. */

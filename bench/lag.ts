@@ -16,7 +16,7 @@
  * measure. Each round runs the three in turn for each rate, the floor between the other two, whose order alternates
  * between rounds; the results are the medians of the rounds, and each ratio the median of the rounds' own ratios.
  */
-import { BatchWriteItemCommand, DescribeTableCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, DescribeTableCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -24,7 +24,7 @@ import { createDynamoDBClient } from '../handler/clients';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../test/support/dynamodb-local';
 import { StartingPosition, StreamPoller } from '../test/support/stream-poller';
 import { loadBundle, quietly } from './bundle';
-import { BENCH_CREDENTIALS, clientFor, freshStateTable, freshTable } from './engine';
+import { BENCH_CREDENTIALS, clientFor, countItems, freshStateTable, freshTable } from './engine';
 import { leanPeer } from './peer';
 import { median } from './report';
 
@@ -256,18 +256,6 @@ function pacedStreams(engine: DynamoDbLocal): DynamoDBStreamsClient {
   return streams;
 }
 
-/** Items of a table, counted by a scan. */
-async function itemCount(engine: DynamoDbLocal, table: string): Promise<number> {
-  let count = 0;
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await clientFor(engine).send(new ScanCommand({ TableName: table, Select: 'COUNT', ExclusiveStartKey: start }));
-    count += page.Count ?? 0;
-    start = page.LastEvaluatedKey;
-  } while (start !== undefined);
-  return count;
-}
-
 interface RunResult {
   /** Lags of the measured records, in milliseconds, sorted. */
   readonly lags: number[];
@@ -376,7 +364,7 @@ export async function lagScenario(settings: LagSettings): Promise<LagResult> {
         const bundleOver = (approach: Approach): number => median(stats.bundle.p99.map((p99, round) => p99 / (stats[approach].p99[round] ?? Number.NaN)));
         points.push({ rate, records, bundle: summary('bundle'), peer: summary('peer'), floor: summary('floor'), bundleToPeerP99: bundleOver('peer'), bundleToFloorP99: bundleOver('floor') });
       }
-      const missing = { bundle: lanes.bundle.puts - (await itemCount(slaveEngine, slaves.bundle)), peer: lanes.peer.puts - (await itemCount(slaveEngine, slaves.peer)) };
+      const missing = { bundle: lanes.bundle.puts - (await countItems(slaveEngine, slaves.bundle)), peer: lanes.peer.puts - (await countItems(slaveEngine, slaves.peer)) };
       return { points, missing };
     });
   } finally {
