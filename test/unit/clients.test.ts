@@ -153,6 +153,40 @@ describe('Function: createClientProvider', () => {
     expect(elapsed).toBeLessThan(3 * REQUEST_TIMEOUT_MS);
   }, 6 * REQUEST_TIMEOUT_MS);
 
+  // The SDK uses its middleware cache only for a send without options; the signal must reach the request all the same.
+  it("resolves its middleware once per command type, and still ends each call, and closes its connection, when that call's abort signal fires", async () => {
+    // Prepare
+    const silent = await silentServer();
+    const client = createClientProvider().forSlave({ name: 'hung', region: 'eu-west-1', tableName: 'orders', endpoint: silent.endpoint });
+    const write = (): BatchWriteItemCommand => new BatchWriteItemCommand({ RequestItems: { orders: [{ DeleteRequest: { Key: { pk: { S: 'a' } } } }] } });
+    const waitFor = async (condition: () => boolean): Promise<void> => {
+      while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+
+    try {
+      for (const call of [1, 2]) {
+        // Act
+        const controller = new AbortController();
+        const started = Date.now();
+        const failure = client.send(write(), { abortSignal: controller.signal }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        await waitFor(() => silent.openConnections() === 1);
+        controller.abort(new Error(`call ${call} cut off`));
+        const error = await failure;
+
+        // Assess
+        expect(error).toMatchObject({ name: 'AbortError' });
+        expect(Date.now() - started).toBeLessThan(REQUEST_TIMEOUT_MS);
+        await waitFor(() => silent.openConnections() === 0);
+      }
+      expect(client.config.cacheMiddleware).toBe(true);
+    } finally {
+      await silent.close();
+    }
+  }, 4 * REQUEST_TIMEOUT_MS);
+
   it('shares one client between slaves of one region, endpoint and role', () => {
     // Prepare
     const provider = createClientProvider();

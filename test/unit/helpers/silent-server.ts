@@ -8,6 +8,8 @@ export interface SilentServer {
   readonly endpoint: string;
   /** Connections accepted so far: one per attempt of a client whose sockets are not reused. */
   connections(): number;
+  /** Connections still open: a client that abandons a request closes its connection. */
+  openConnections(): number;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function silentServer(): Promise<SilentServer> {
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     connections: () => accepted,
+    openConnections: () => sockets.size,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
