@@ -92,9 +92,9 @@ const MUTATIONS = [
     rule: '2: AssumeRole has a request timeout',
     mutation: "assume-role.ts: the STS client is built with the SDK's default request handler",
     file: 'handler/assume-role.ts',
-    edits: [{ find: 'new STSClient({ region: options.region, requestHandler: boundedRequestHandler() })', replace: 'new STSClient({ region: options.region })' }],
+    edits: [{ find: 'new STSClient({ region: options.region, maxAttempts: 1, requestHandler: boundedRequestHandler() })', replace: 'new STSClient({ region: options.region, maxAttempts: 1 })' }],
     tests: ['test/unit/assume-role.test.ts'],
-    testName: 'fails an AssumeRole attempt that gets no answer after REQUEST_TIMEOUT_MS',
+    testName: 'fails an AssumeRole that gets no answer after REQUEST_TIMEOUT_MS',
   },
   // Point 3: skip_ttl_deletes on KEYS_ONLY and OLD_IMAGE streams.
   {
@@ -296,6 +296,23 @@ const MUTATIONS = [
     file: 'handler/state-store.ts',
     edits: [{ find: "ConditionExpression: 'generation = :generation AND lease_owner = :owner AND", replace: "ConditionExpression: 'lease_owner = :owner AND" }],
     tests: ['test/unit/state-store.test.ts', 'test/unit/drain.test.ts'],
+  },
+  // What the cheaper stream path of issue 13 must keep.
+  {
+    rule: "1: a call's abort signal still reaches its request with the middleware cached per command type",
+    mutation: 'clients.ts: the request handler gets the SDK options only (the carried signal dropped)',
+    file: 'handler/clients.ts',
+    edits: [{ find: 'return handle(request, signal === undefined ? options : { ...options, abortSignal: signal });', replace: 'return handle(request, options);' }],
+    tests: ['test/unit/clients.test.ts'],
+    testName: 'resolves its middleware once per command type',
+  },
+  {
+    rule: "isolation: a key's identity, which keys its parked change in the state table, never changes",
+    mutation: 'attribute-value.ts keyIdentity: each name and its value separated by a colon',
+    file: 'handler/attribute-value.ts',
+    edits: [{ find: "text += `${text.length > 1 ? ',' : ''}${JSON.stringify(name)},${typed}`;", replace: "text += `${text.length > 1 ? ',' : ''}${JSON.stringify(name)}:${typed}`;" }],
+    tests: ['test/unit/attribute-value.test.ts'],
+    testName: 'is the JSON text of the sorted names',
   },
 ];
 
