@@ -16,7 +16,7 @@ import { DEFAULTS } from '../handler/config';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
 import { loadWarmBundle, replicate } from './bundle';
 import { BENCH_CREDENTIALS, dropTable, freshStateTable, freshTable, rawBatchWrites } from './engine';
-import { betweenBaselines, median } from './report';
+import { betweenEachBaseline } from './report';
 import { batchesOf, syntheticRecords, writesOf } from './synthetic';
 
 export interface CpuCost {
@@ -78,20 +78,13 @@ export async function cpuScenario(records: number, batchSizes: readonly number[]
   for (const batchSize of batchSizes) {
     const batches = batchesOf(stream, batchSize);
     const batchWrites = batches.map((batch) => writesOf(batch.Records));
-    const rawBatches: number[] = [];
-    const bundleRuns: number[] = [];
-    const paired = await betweenBaselines(
+    const [flat, perBatch] = await betweenEachBaseline(
       rounds,
-      () => rawCpu([writes], slaveEngine),
-      async () => {
-        const before = await rawCpu(batchWrites, slaveEngine);
-        const bundle = await bundleCpu(batches, records, slaveEngine, masterEngine);
-        rawBatches.push((before + (await rawCpu(batchWrites, slaveEngine))) / 2);
-        bundleRuns.push(bundle);
-        return bundle;
-      },
+      [() => rawCpu([writes], slaveEngine), () => rawCpu(batchWrites, slaveEngine)],
+      () => bundleCpu(batches, records, slaveEngine, masterEngine),
     );
-    costs.push({ batchSize, bundleMs: paired.measured, rawMs: paired.baseline, ratio: paired.ratio, rawBatchesMs: median(rawBatches), ratioToBatches: median(bundleRuns.map((bundle, round) => bundle / (rawBatches[round] ?? Number.NaN))) });
+    if (flat === undefined || perBatch === undefined) throw new Error('the raw loops were not measured');
+    costs.push({ batchSize, bundleMs: flat.measured, rawMs: flat.baseline, ratio: flat.ratio, rawBatchesMs: perBatch.baseline, ratioToBatches: perBatch.ratio });
   }
   return costs;
 }

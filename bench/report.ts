@@ -38,14 +38,25 @@ export interface PairedMeasure {
  * engine's warm-up.
  */
 export async function betweenBaselines(rounds: number, baseline: () => Promise<number>, measure: () => Promise<number>): Promise<PairedMeasure> {
+  const [paired] = await betweenEachBaseline(rounds, [baseline], measure);
+  if (paired === undefined) throw new Error('no baseline measured');
+  return paired;
+}
+
+/**
+ * {@link betweenBaselines} for several baselines at once: each round runs them in turn, then `measure`, then them
+ * again in the reverse order, so each sits as near to the measure before as after. One result per baseline.
+ */
+export async function betweenEachBaseline(rounds: number, baselines: readonly (() => Promise<number>)[], measure: () => Promise<number>): Promise<PairedMeasure[]> {
   const measured: number[] = [];
-  const baselines: number[] = [];
+  const means: number[][] = baselines.map(() => []);
   for (let round = 0; round < rounds; round += 1) {
-    const before = await baseline();
+    const before: number[] = [];
+    for (const baseline of baselines) before.push(await baseline());
     measured.push(await measure());
-    baselines.push((before + (await baseline())) / 2);
+    for (const [i, baseline] of [...baselines.entries()].reverse()) means[i]?.push(((before[i] ?? Number.NaN) + (await baseline())) / 2);
   }
-  return { measured: median(measured), baseline: median(baselines), ratio: median(measured.map((value, round) => value / (baselines[round] ?? Number.NaN))) };
+  return means.map((baseline) => ({ measured: median(measured), baseline: median(baseline), ratio: median(measured.map((value, round) => value / (baseline[round] ?? Number.NaN))) }));
 }
 
 export async function timed(work: () => Promise<unknown>): Promise<number> {

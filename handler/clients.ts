@@ -24,7 +24,7 @@ export interface ClientProvider {
  * call of the replicator passes its deadline's abort signal, which must still reach the request (see timing.ts: no
  * abandoned write may land later). So `send` with an abort signal and nothing else sends without options, and the
  * signal travels beside the call: from the command's input to its HTTP request, and from there to the request
- * handler. A `send` with any other option goes through the SDK unchanged.
+ * handler. A `send` with any other option, or a callback, goes through the SDK unchanged.
  */
 export function createDynamoDBClient(config: DynamoDBClientConfig): DynamoDBClient {
   const client = new DynamoDBClient({ maxAttempts: 1, requestHandler: boundedRequestHandler(), cacheMiddleware: true, ...config });
@@ -48,7 +48,7 @@ function carryAbortSignals(client: DynamoDBClient): void {
   // The prototype's send is looked up on every call, so a test's stub of DynamoDBClient.prototype.send still applies.
   const send: Send = function (this: DynamoDBClient, command, options, callback) {
     const prototypeSend = Reflect.get(DynamoDBClient.prototype, 'send') as Send;
-    const signal = abortOnly(options);
+    const signal = callback === undefined ? abortOnly(options) : undefined;
     if (signal === undefined) return prototypeSend.call(this, command, options, callback);
     signalOfInput.set(command.input, signal);
     return prototypeSend.call(this, command);

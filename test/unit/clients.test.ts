@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClientProvider } from '../../handler/clients';
 import { Deadline, REQUEST_TIMEOUT_MS } from '../../handler/timing';
+import { eventually } from '../support/eventually';
 import { silentServer } from './helpers/silent-server';
 
 interface Seen {
@@ -159,9 +160,13 @@ describe('Function: createClientProvider', () => {
     const silent = await silentServer();
     const client = createClientProvider().forSlave({ name: 'hung', region: 'eu-west-1', tableName: 'orders', endpoint: silent.endpoint });
     const write = (): BatchWriteItemCommand => new BatchWriteItemCommand({ RequestItems: { orders: [{ DeleteRequest: { Key: { pk: { S: 'a' } } } }] } });
-    const waitFor = async (condition: () => boolean): Promise<void> => {
-      while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
-    };
+    const connectionsAre = (open: number): Promise<void> =>
+      eventually(
+        () => Promise.resolve(silent.openConnections() === open),
+        `${open} connection(s) open`,
+        () => Promise.resolve(silent.connections()),
+        { idleMs: REQUEST_TIMEOUT_MS, pollMs: 10 },
+      );
 
     try {
       for (const call of [1, 2]) {
@@ -172,14 +177,14 @@ describe('Function: createClientProvider', () => {
           () => undefined,
           (error: unknown) => error,
         );
-        await waitFor(() => silent.openConnections() === 1);
+        await connectionsAre(1);
         controller.abort(new Error(`call ${call} cut off`));
         const error = await failure;
 
         // Assess
         expect(error).toMatchObject({ name: 'AbortError' });
         expect(Date.now() - started).toBeLessThan(REQUEST_TIMEOUT_MS);
-        await waitFor(() => silent.openConnections() === 0);
+        await connectionsAre(0);
       }
       expect(client.config.cacheMiddleware).toBe(true);
     } finally {
