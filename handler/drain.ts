@@ -4,8 +4,8 @@ import { ConfigurationError, describeError } from './errors';
 import { readCurrentItems } from './item-reader';
 import { drainMetrics, type DrainReport } from './metrics';
 import { retryTuningOf, type BackoffPolicy, type RetryTuning } from './retry';
-import { writeToSlave } from './slave-writer';
-import { partitions, StateStore, type ParkedChange, type SlaveState } from './state-store';
+import { isRejectedItem, writeToSlave } from './slave-writer';
+import { partitions, StateStore, type ParkedChange, type ParkedPage, type SlaveState } from './state-store';
 import type { Telemetry } from './telemetry';
 import { Deadline, REQUEST_TIMEOUT_MS } from './timing';
 import type { ReplicatorConfig, SlaveConfig, WriteRequest } from './types';
@@ -92,22 +92,30 @@ async function drainSlave(slave: SlaveConfig, context: DrainContext): Promise<Dr
   }
   let drained = 0;
   const errors: string[] = [];
+  // Rounds in a row that found changes to apply and applied none: two mean that the slave rejects all that is left.
+  let idleRounds = 0;
   try {
-    for (;;) {
-      // The generation is read before a pass: if nothing is parked during the pass and the pass finds nothing left,
-      // no change can be waiting, so the slave may go live.
+    while (!deadline.isOver() && idleRounds < 2) {
+      // The generation is read before each round: if nothing is announced during the round and the round finds the
+      // open bucket empty, no change can be waiting, so the slave may go live.
       const before = await store.readSlaveState(slave.name, deadline);
-      const pass = await drainPass(slave, before, context);
-      drained += pass.applied;
-      errors.push(...pass.errors);
-      if (pass.stopped) break;
-      if (pass.seen === 0) {
-        if (await store.markLive(slave.name, before.generation, owner, deadline)) {
-          return { mode: 'live', drained, pending: 0, oldestParkedAgeSeconds: 0, errors };
-        }
+      if (before.leaseOwner !== owner) {
+        errors.push('the drain lost its lease to another drain');
+        break;
+      }
+      const closed = await drainClosedBuckets(slave, before, context);
+      drained += closed.applied;
+      errors.push(...closed.errors);
+      if (closed.stopped || (before.drainedBelow < before.bucket && !(await store.markDrained(slave.name, before.bucket, owner, deadline)))) break;
+      const probe = await probeOpenBucket(slave, before, context);
+      errors.push(...probe.errors);
+      idleRounds = closed.applied + probe.applied > 0 || probe.empty ? 0 : idleRounds + 1;
+      if (probe.empty) {
+        if (await store.markLive(slave.name, before.generation, owner, deadline)) return { mode: 'live', drained, pending: 0, oldestParkedAgeSeconds: 0, errors };
         continue;
       }
-      if (pass.applied === 0 && pass.deleted === 0) break;
+      // The slave took a write just now: close the open bucket, for the next round to drain it.
+      if (!probe.answered || !(await store.closeBucket(slave.name, before.bucket, owner, deadline))) break;
     }
     if (errors.length > 0) await store.noteDrainStopped(slave.name, owner, errors[0] ?? '', deadline);
   } finally {
@@ -119,56 +127,91 @@ async function drainSlave(slave: SlaveConfig, context: DrainContext): Promise<Dr
   return { mode: after.mode, drained, pending: await store.countParked(slave.name, deadline), oldestParkedAgeSeconds: ageOf(after), errors };
 }
 
-interface PassResult {
-  /** Parked changes found, stale ones included. */
-  readonly seen: number;
+interface ClosedResult {
   readonly applied: number;
-  readonly deleted: number;
-  /** The slave failed every write of a page, or time ran out: the drain stops here. */
+  /** The slave failed a write (other than by rejecting its item), or time ran out: the closed bucket is not drained yet. */
   readonly stopped: boolean;
   readonly errors: string[];
 }
 
-/** One pass over every partition of a slave's parked changes. */
-async function drainPass(slave: SlaveConfig, state: SlaveState, context: DrainContext): Promise<PassResult> {
+/**
+ * Drains the closed buckets, every partition at once, each page by page in its sort keys' order. One key's changes
+ * are in one partition, oldest bucket first, so they are applied in order. What nothing may apply is deleted unapplied:
+ * a change of a bucket below `drainedBelow` (it landed after the drain's read of its bucket, and was kept again in a
+ * newer one) and a change kept under an earlier epoch (it landed after its slave went live; its batch was re-delivered
+ * and applied). A change whose item the slave rejects is carried over to the open bucket, so the others go on; any
+ * other failure stops the partition there, its changes left in the closed bucket for the next drain.
+ */
+async function drainClosedBuckets(slave: SlaveConfig, state: SlaveState, context: DrainContext): Promise<ClosedResult> {
   const { store, deadline } = context;
-  let seen = 0;
   let applied = 0;
-  let deleted = 0;
   let stopped = false;
   const errors: string[] = [];
   await Promise.all(
     partitions().map(async (partition) => {
-      let start: Awaited<ReturnType<StateStore['parkedPage']>>['next'];
+      let start: ParkedPage['next'];
       do {
         if (stopped || deadline.isOver()) {
           stopped = true;
           return;
         }
-        const page = await store.parkedPage(slave.name, partition, start, DRAIN_PAGE_SIZE, deadline);
+        const page = await store.parkedPage(slave.name, partition, { below: state.bucket }, start, DRAIN_PAGE_SIZE, deadline);
         start = page.next;
-        seen += page.changes.length;
-        // A change kept under an earlier epoch landed after its slave went live: its batch was re-delivered.
-        const stale = page.changes.filter((change) => change.epoch < state.epoch);
-        const current = page.changes.filter((change) => change.epoch >= state.epoch);
+        const unapplicable = page.changes.filter((change) => change.bucket < state.drainedBelow || change.epoch < state.epoch);
+        const current = page.changes.filter((change) => change.bucket >= state.drainedBelow && change.epoch >= state.epoch);
         const result = await applyChanges(slave, current, context);
         errors.push(...result.errors);
+        if (result.rejected.length > 0) await store.carryOver(slave.name, result.rejected, state.bucket, deadline);
+        await store.deleteParked(slave.name, [...unapplicable, ...result.applied, ...result.rejected], deadline);
         applied += result.applied.length;
-        deleted += await store.deleteApplied(slave.name, [...stale, ...result.applied], deadline);
-        if (current.length > 0 && result.applied.length === 0) stopped = true;
+        if (result.applied.length + result.rejected.length < current.length) {
+          stopped = true;
+          return;
+        }
       } while (start !== undefined);
     }),
   );
-  return { seen, applied, deleted, stopped, errors };
+  return { applied, stopped, errors };
+}
+
+interface ProbeResult {
+  /** No change at all is in the open bucket, stale ones included. */
+  readonly empty: boolean;
+  /** The slave answered the changes it was given (took some, or rejected their items), or they were all stale. */
+  readonly answered: boolean;
+  readonly applied: number;
+  readonly errors: string[];
+}
+
+/**
+ * Looks into the open bucket: the first change of every partition. Applies the current ones, which tells whether the
+ * slave answers, so that a slave still down keeps its open bucket, and one item per key, however long it is down.
+ * They are applied again when their bucket is drained; nothing older of their keys is left to apply after them.
+ */
+async function probeOpenBucket(slave: SlaveConfig, state: SlaveState, context: DrainContext): Promise<ProbeResult> {
+  const { store, deadline } = context;
+  const pages = await Promise.all(partitions().map((partition) => store.parkedPage(slave.name, partition, { open: state.bucket }, undefined, 1, deadline)));
+  const found = pages.flatMap((page) => page.changes);
+  const current = found.filter((change) => change.epoch >= state.epoch);
+  const result = await applyChanges(slave, current, context);
+  const answered = current.length === 0 || result.applied.length + result.rejected.length > 0;
+  return { empty: found.length === 0, answered, applied: result.applied.length, errors: result.errors };
+}
+
+/** What became of parked changes sent to a slave: taken, rejected (the slave refuses their items), or neither. */
+interface Applied<C extends ParkedChange> {
+  readonly applied: C[];
+  readonly rejected: C[];
+  readonly errors: string[];
 }
 
 /** Writes parked changes to the slave; a change parked as its key is read from the master first. */
-async function applyChanges(slave: SlaveConfig, changes: readonly ParkedChange[], context: DrainContext): Promise<{ applied: ParkedChange[]; errors: string[] }> {
-  if (changes.length === 0) return { applied: [], errors: [] };
+async function applyChanges<C extends ParkedChange>(slave: SlaveConfig, changes: readonly C[], context: DrainContext): Promise<Applied<C>> {
+  if (changes.length === 0) return { applied: [], rejected: [], errors: [] };
   const { options, deadline } = context;
   const { config } = options;
   const errors: string[] = [];
-  const writes = new Map<string, { write: WriteRequest; change: ParkedChange }>();
+  const writes = new Map<string, { write: WriteRequest; change: C }>();
   const toRead = changes.filter((change) => change.change.kind === 'read-master');
   if (toRead.length > 0) {
     if (config.masterTable === undefined || config.masterRegion === undefined) {
@@ -196,7 +239,12 @@ async function applyChanges(slave: SlaveConfig, changes: readonly ParkedChange[]
     [...writes.values()].map(({ write }) => write),
     { concurrency: config.writeConcurrency, deadline, ...context.retry },
   );
-  const failed = new Set(outcome.failed.map(({ write }) => write.keyId));
+  const failed = new Map(outcome.failed.map(({ write, error }) => [write.keyId, error]));
   errors.push(...outcome.failed.slice(0, 5).map(({ error }) => error.message));
-  return { applied: [...writes.values()].filter(({ write }) => !failed.has(write.keyId)).map(({ change }) => change), errors };
+  const sent = [...writes.values()];
+  return {
+    applied: sent.filter(({ write }) => !failed.has(write.keyId)).map(({ change }) => change),
+    rejected: sent.filter(({ write }) => isRejectedItem(failed.get(write.keyId))).map(({ change }) => change),
+    errors,
+  };
 }

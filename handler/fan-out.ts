@@ -2,7 +2,7 @@ import type { ClientProvider } from './clients';
 import { describeError } from './errors';
 import { retryTuningOf, type BackoffPolicy } from './retry';
 import { writeToSlave } from './slave-writer';
-import { parkedChangeFor, type SlaveMode, type SlaveState, type StateStore } from './state-store';
+import { parkedChangeFor, type ParkOutcome, type SlaveMode, type SlaveState, type StateStore } from './state-store';
 import type { Deadline } from './timing';
 import type { ReplicatorConfig, SlaveConfig, StreamChange, WriteRequest } from './types';
 
@@ -106,13 +106,9 @@ export async function fanOut(slave: SlaveConfig, writes: readonly PendingWrite[]
 }
 
 /**
- * Parks writes for a slave, in the order the state-table protocol needs (see `StateStore.markParked`):
- * 1. a live slave is first marked parked, so that no later batch writes it directly while a change of this one may
- *    be in the state table, even if this invocation dies before step 3;
- * 2. the changes are kept, under the epoch this invocation read;
- * 3. the generation is raised again, so that a drain that looked before the changes landed does not go live.
- * A mark refused because the slave went live since (its epoch moved) leaves the batch for re-delivery: the changes
- * kept under the old epoch are stale, and the drain deletes them unapplied.
+ * Parks writes for a slave through `StateStore.parkAndAnnounce`, under the epoch and open bucket this invocation read;
+ * a live slave is marked parked first. Writes not kept, and every write when the slave went live meanwhile (the
+ * changes kept under the old epoch are stale, and the drain deletes them unapplied), are left for re-delivery.
  */
 async function park(
   slave: SlaveConfig,
@@ -125,32 +121,27 @@ async function park(
   outcome: { slave: string; written: number; retries: number; lagMs: number | null; errors: string[] },
 ): Promise<SlaveOutcome> {
   if (toPark.length === 0 && !startsCopy) return { ...outcome, mode: wasParked ? 'parked' : 'live', parked: 0, failed: [] };
-  const epoch = state?.epoch ?? 0;
+  const place = { epoch: state?.epoch ?? 0, bucket: state?.bucket ?? 0 };
   const reason = toPark[0]?.reason ?? 'initial copy pending';
-  const mark = async (): Promise<boolean> => {
-    try {
-      if (await store.markParked(slave.name, epoch, reason, startsCopy, context.deadline)) return true;
-      outcome.errors.push(`slave "${slave.name}" went live while its changes were being parked; the batch is re-delivered to be applied directly`);
-    } catch (error) {
-      outcome.errors.push(describeError(error));
-    }
-    return false;
-  };
-  const notParked = (failed: PendingWrite[]): SlaveOutcome => ({ ...outcome, mode: wasParked ? 'parked' : 'live', parked: 0, failed });
-  const all = toPark.map(({ pending }) => pending);
-  if (!wasParked && !(await mark())) return notParked(all);
-
   const parkedAt = context.now();
   const byKey = new Map(toPark.map((entry) => [entry.pending.write.keyId, entry.pending]));
-  const changes = toPark.map((entry) => parkedChangeFor(entry.pending.write, entry.pending.change.sequenceNumber, entry.pending.change.createdAtMs, parkedAt, entry.reason, epoch));
-  const notKept = changes.length === 0 ? [] : await store.park(slave.name, changes, context.deadline);
-  const failed = notKept.flatMap(({ change }) => {
+  const changes = toPark.map((entry) => parkedChangeFor(entry.pending.write, entry.pending.change.sequenceNumber, entry.pending.change.createdAtMs, parkedAt, entry.reason, place.epoch));
+  const all = toPark.map(({ pending }) => pending);
+  let parked: ParkOutcome;
+  try {
+    parked = await store.parkAndAnnounce(slave.name, changes, place, { reason, startsCopy, markFirst: !wasParked }, context.deadline);
+  } catch (error) {
+    outcome.errors.push(describeError(error));
+    return { ...outcome, mode: wasParked ? 'parked' : 'live', parked: 0, failed: all };
+  }
+  if (parked.status === 'went-live') {
+    outcome.errors.push(`slave "${slave.name}" went live while its changes were being parked; the batch is re-delivered to be applied directly`);
+    return { ...outcome, mode: 'live', parked: 0, failed: all };
+  }
+  const failed = parked.notKept.flatMap(({ change }) => {
     const pending = byKey.get(change.keyId);
     return pending === undefined ? [] : [pending];
   });
-  outcome.errors.push(...notKept.map(({ error }) => error.message));
-  if (failed.length === toPark.length && !startsCopy) return { ...outcome, mode: 'parked', parked: 0, failed };
-  if (!(await mark())) return { ...notParked(all), mode: 'parked' };
-  return { ...outcome, mode: 'parked', parked: toPark.length - failed.length, failed };
+  outcome.errors.push(...parked.notKept.map(({ error }) => error.message));
+  return { ...outcome, mode: 'parked', parked: parked.status === 'announced' ? toPark.length - failed.length : 0, failed };
 }
-

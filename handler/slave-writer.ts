@@ -179,6 +179,11 @@ export function slaveLabel(slave: { readonly name: string; readonly tableName: s
   return `slave "${slave.name}" (table ${slave.tableName} in ${slave.region})`;
 }
 
+/** A write that failed because the slave rejects the item itself (alone in its request), not because the slave is failing. */
+export function isRejectedItem(error: Error | undefined): boolean {
+  return error instanceof SlaveWriteError && isValidationError(error.cause);
+}
+
 function isValidationError(error: unknown): boolean {
   return error instanceof Error && error.name === 'ValidationException';
 }

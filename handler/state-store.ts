@@ -1,8 +1,6 @@
 import {
   BatchGetItemCommand,
   DeleteItemCommand,
-  TransactionCanceledException,
-  TransactWriteItemsCommand,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
@@ -19,7 +17,7 @@ import { Semaphore } from './concurrency';
 import { describeError, StateTableError } from './errors';
 import { itemSize, MAX_ITEM_BYTES } from './item-size';
 import { pauseBeforeRetry, retryCall, retryTuningOf, type BackoffPolicy, type RetryTuning } from './retry';
-import { writeToSlave } from './slave-writer';
+import { writeToSlave, type SlaveTarget } from './slave-writer';
 import type { Deadline } from './timing';
 import type { AttributeMap, Change, SlaveConfig, WriteRequest } from './types';
 
@@ -29,8 +27,8 @@ import type { AttributeMap, Change, SlaveConfig, WriteRequest } from './types';
  */
 export const PARKED_PARTITIONS = 16;
 
-/** TransactWriteItems takes at most 100 actions. */
-const MAX_TRANSACTION_ITEMS = 100;
+/** Width of a bucket's number in a parked change's sort key, so that sort keys order the buckets. */
+const BUCKET_DIGITS = 10;
 
 /** Room left in a parked change's item for its bookkeeping attributes; a larger image is parked as its key. */
 const PARKED_OVERHEAD_BYTES = 2 * 1024;
@@ -53,6 +51,19 @@ export interface SlaveState {
    * batch was re-delivered and applied, and the drain deletes it without applying it.
    */
   readonly epoch: number;
+  /**
+   * The open bucket: parked changes are kept in it, one item per key. Only a drain that has seen the slave answer
+   * closes it (raising the number); then every change still on its way into the closed bucket is kept again in the
+   * open one by its parker, whose announcement the closing refuses (see `parkAndAnnounce`).
+   */
+  readonly bucket: number;
+  /**
+   * Every bucket below this one has been read by a drain after it was closed, in full, and applied; what is found in
+   * one of them later landed after that read, and was kept again in a newer bucket: the drain deletes it unapplied.
+   */
+  readonly drainedBelow: number;
+  /** The drain holding the slave's lease, if any. */
+  readonly leaseOwner?: string;
   /** When the slave was parked, epoch ms: the age of its oldest parked change is at most `now - parkedSince`. */
   readonly parkedSince?: number;
   /** Why the slave was parked, or why its drain last stopped. */
@@ -75,6 +86,35 @@ export interface ParkedChange {
   /** The slave's epoch when the change was parked. */
   readonly epoch: number;
 }
+
+/** A parked change as read back from the state table, with the bucket it was kept in. */
+export interface StoredChange extends ParkedChange {
+  readonly bucket: number;
+}
+
+/** Where a parker keeps its changes and announces them: the slave's epoch and open bucket, as it read them. */
+export interface ParkingPlace {
+  readonly epoch: number;
+  readonly bucket: number;
+}
+
+/** What became of changes handed to `parkAndAnnounce`. */
+export type ParkOutcome =
+  /** The changes kept (all but `notKept`) are announced: a drain will apply them. */
+  | { readonly status: 'announced'; readonly notKept: NotKept[] }
+  /** None of the changes could be kept; nothing was announced. */
+  | { readonly status: 'not-kept'; readonly notKept: NotKept[] }
+  /** The slave went live since the epoch was read: nothing was announced, and what was kept is stale. */
+  | { readonly status: 'went-live' };
+
+/** A change the state table would not take, and why. */
+export interface NotKept {
+  readonly change: ParkedChange;
+  readonly error: Error;
+}
+
+/** Which of a slave's buckets a page of parked changes comes from. */
+export type BucketRange = { readonly below: number } | { readonly open: number };
 
 /** A stream record that can never be applied, kept whole for `redrive`. */
 export interface RejectedRecord {
@@ -101,7 +141,7 @@ export interface CopyCheckpoint {
 
 /** A page of parked changes and where the next one starts. */
 export interface ParkedPage {
-  readonly changes: ParkedChange[];
+  readonly changes: StoredChange[];
   readonly next?: Record<string, AttributeValue>;
 }
 
@@ -149,7 +189,7 @@ export class StateStore {
       }
       keys = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
     }
-    for (const slave of slaves) if (!states.has(slave.name)) states.set(slave.name, { slave: slave.name, mode: 'live', generation: 0, epoch: 0, exists: false });
+    for (const slave of slaves) if (!states.has(slave.name)) states.set(slave.name, newSlaveState(slave.name));
     return states;
   }
 
@@ -160,27 +200,58 @@ export class StateStore {
       `read slave "${slave}"'s state`,
       deadline,
     );
-    return response.Item === undefined ? { slave, mode: 'live', generation: 0, epoch: 0, exists: false } : slaveStateOf(response.Item);
+    return response.Item === undefined ? newSlaveState(slave) : slaveStateOf(response.Item);
   }
 
   /**
-   * Keeps changes for a slave: one item per key, so a key parked twice keeps only the newer change (stream records of
-   * one key reach the function in order). Resolves with what could not be kept; the caller must call `markParked`
-   * after the changes are kept, never before (see `markParked`).
+   * Keeps changes for a slave in its open bucket and announces them, in the order the protocol needs:
+   * 1. with `markFirst` (a live slave), the slave is marked parked first, so that no later batch writes it directly
+   *    while one of these changes may be here, even if the caller dies before step 3;
+   * 2. the changes are kept in the bucket `place` names, one item per key, so a key parked twice in one bucket keeps
+   *    only the newer change (stream records of one key reach the function in order);
+   * 3. the generation is raised, if the epoch and the bucket still hold: a drain that read the generation before
+   *    sees it changed and does not go live; one that read it after finds the changes, which were kept before.
+   * When a drain closed the bucket meanwhile, it may have read the bucket before the changes landed: they are kept
+   * again in the bucket now open, and announced there. When the slave went live meanwhile (the epoch moved), nothing
+   * is announced: what was kept under the old epoch is stale, and the caller must not acknowledge the changes.
    */
-  public async park(slave: string, changes: readonly ParkedChange[], deadline: Deadline): Promise<{ change: ParkedChange; error: Error }[]> {
+  public async parkAndAnnounce(
+    slave: string,
+    changes: readonly ParkedChange[],
+    place: ParkingPlace,
+    options: { readonly reason: string; readonly startsCopy: boolean; readonly markFirst: boolean },
+    deadline: Deadline,
+  ): Promise<ParkOutcome> {
+    let bucket = place.bucket;
+    const announce = async (): Promise<'marked' | 'moved' | 'went-live'> => {
+      const now = await this.markParked(slave, { epoch: place.epoch, bucket }, options.reason, options.startsCopy, deadline);
+      if (now === undefined) return 'marked';
+      if (now.epoch !== place.epoch) return 'went-live';
+      bucket = now.bucket;
+      return 'moved';
+    };
+    if (options.markFirst) {
+      for (let marked = await announce(); marked !== 'marked'; marked = await announce()) if (marked === 'went-live') return { status: 'went-live' };
+    }
+    for (;;) {
+      const notKept = changes.length === 0 ? [] : await this.keep(slave, changes, bucket, deadline);
+      if (notKept.length === changes.length && changes.length > 0 && !options.startsCopy) return { status: 'not-kept', notKept };
+      const marked = await announce();
+      if (marked === 'went-live') return { status: 'went-live' };
+      if (marked === 'marked') return { status: 'announced', notKept };
+    }
+  }
+
+  /** Writes changes into one bucket of a slave. Resolves with what could not be kept. */
+  private async keep(slave: string, changes: readonly ParkedChange[], bucket: number, deadline: Deadline): Promise<NotKept[]> {
     const byStateKey = new Map<string, ParkedChange>();
     const writes: WriteRequest[] = changes.map((change) => {
-      const key = parkedKey(slave, change.keyId);
+      const key = parkedKey(slave, change.keyId, bucket);
       const keyId = keyIdentity(key);
       byStateKey.set(keyId, change);
       return { kind: 'put', keyId, key, item: { ...key, ...parkedAttributes(change) } };
     });
-    const outcome = await writeToSlave(
-      { name: slave, label: `state table ${this.tableName} (parking for slave "${slave}")`, tableName: this.tableName, region: '', client: this.client },
-      writes,
-      { concurrency: this.options.concurrency, deadline, ...this.retryOptions() },
-    );
+    const outcome = await writeToSlave(this.target(`parking for slave "${slave}"`), writes, { concurrency: this.options.concurrency, deadline, ...this.retryOptions() });
     return outcome.failed.flatMap(({ write, error }) => {
       const change = byStateKey.get(write.keyId);
       return change === undefined ? [] : [{ change, error }];
@@ -188,24 +259,23 @@ export class StateStore {
   }
 
   /**
-   * Marks a slave parked and raises its generation, if its epoch is still `epoch`. The live path calls it before it
-   * keeps changes of a live slave (so that no later batch writes that slave directly while one of them may be here)
-   * and always after: a drain that read the generation before the second call sees it changed and does not go live;
-   * one that read it after finds the changes, which were kept before. Resolves false when the slave went live since
-   * `epoch` was read: changes kept under that epoch are then stale, and the caller leaves its batch for re-delivery.
+   * Marks a slave parked and raises its generation, if its epoch and open bucket are still those of `place`.
+   * Resolves undefined when it did, and otherwise with the slave's state as it is now. Called only by
+   * `parkAndAnnounce` and by the initial copy's start, which keeps no change.
    */
-  public async markParked(slave: string, epoch: number, reason: string, startsCopy: boolean, deadline: Deadline): Promise<boolean> {
+  private async markParked(slave: string, place: ParkingPlace, reason: string, startsCopy: boolean, deadline: Deadline): Promise<SlaveState | undefined> {
     const updated = await this.updateSlave(
       slave,
       {
         UpdateExpression: `SET #mode = :parked, parked_since = if_not_exists(parked_since, :now), reason = :reason, epoch = if_not_exists(epoch, :epoch)${startsCopy ? ', copy_state = if_not_exists(copy_state, :pending)' : ''} ADD generation :one`,
-        ConditionExpression: 'attribute_not_exists(epoch) OR epoch = :epoch',
-        ExpressionAttributeNames: { '#mode': 'mode' },
+        ConditionExpression: '(attribute_not_exists(epoch) OR epoch = :epoch) AND (attribute_not_exists(#bucket) OR #bucket = :bucket)',
+        ExpressionAttributeNames: { '#mode': 'mode', '#bucket': 'bucket' },
         ExpressionAttributeValues: {
           ':parked': { S: 'parked' },
           ':now': { N: String(this.now()) },
           ':reason': { S: reason.slice(0, 1_000) },
-          ':epoch': { N: String(epoch) },
+          ':epoch': { N: String(place.epoch) },
+          ':bucket': { N: String(place.bucket) },
           ':one': { N: '1' },
           ...(startsCopy ? { ':pending': { S: 'pending' } } : {}),
         },
@@ -213,7 +283,7 @@ export class StateStore {
       `mark slave "${slave}" parked`,
       deadline,
     );
-    return updated !== undefined;
+    return updated === undefined ? this.readSlaveState(slave, deadline) : undefined;
   }
 
   /**
@@ -287,19 +357,23 @@ export class StateStore {
 
   /** Creates a new slave's state as parked with its copy pending, unless it has a state already. */
   public async startCopy(slave: string, deadline: Deadline): Promise<SlaveState> {
-    await this.markParked(slave, 0, 'initial copy pending', true, deadline);
-    return this.readSlaveState(slave, deadline);
+    const now = await this.markParked(slave, { epoch: 0, bucket: 0 }, 'initial copy pending', true, deadline);
+    return now ?? this.readSlaveState(slave, deadline);
   }
 
-  /** One page of one partition of a slave's parked changes, strongly consistent. */
-  public async parkedPage(slave: string, partition: number, start: Record<string, AttributeValue> | undefined, limit: number, deadline: Deadline): Promise<ParkedPage> {
+  /**
+   * One page of one partition of a slave's parked changes, strongly consistent: of the buckets below a number (the
+   * closed ones, oldest bucket first), or of the open bucket.
+   */
+  public async parkedPage(slave: string, partition: number, range: BucketRange, start: Record<string, AttributeValue> | undefined, limit: number, deadline: Deadline): Promise<ParkedPage> {
+    const below = 'below' in range;
     const response = await this.call(
       (signal) =>
         this.client.send(
           new QueryCommand({
             TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': { S: parkedPartitionKey(slave, partition) } },
+            KeyConditionExpression: below ? 'pk = :pk AND sk < :bucket' : 'pk = :pk AND begins_with(sk, :bucket)',
+            ExpressionAttributeValues: { ':pk': { S: parkedPartitionKey(slave, partition) }, ':bucket': { S: bucketPrefix(below ? range.below : range.open) } },
             ConsistentRead: true,
             Limit: limit,
             ...(start === undefined ? {} : { ExclusiveStartKey: start }),
@@ -309,60 +383,89 @@ export class StateStore {
       `read slave "${slave}"'s parked changes`,
       deadline,
     );
-    return { changes: (response.Items ?? []).map(parkedChangeOf), ...(response.LastEvaluatedKey === undefined ? {} : { next: response.LastEvaluatedKey }) };
+    return { changes: (response.Items ?? []).map(storedChangeOf), ...(response.LastEvaluatedKey === undefined ? {} : { next: response.LastEvaluatedKey }) };
   }
 
   /**
-   * Deletes parked changes a slave has taken (or stale ones), each only if it is still the change that was read: a
-   * newer one parked meanwhile stays, to be applied in its turn. Resolves with the number deleted.
+   * Deletes parked changes of closed buckets, unconditionally: a closed bucket takes no announced change, so what a
+   * delete may find there in place of the change read is one its parker keeps again in the open bucket.
    */
-  public async deleteApplied(slave: string, changes: readonly ParkedChange[], deadline: Deadline): Promise<number> {
+  public async deleteParked(slave: string, changes: readonly StoredChange[], deadline: Deadline): Promise<void> {
+    const writes: WriteRequest[] = changes.map((change) => {
+      const key = parkedKey(slave, change.keyId, change.bucket);
+      return { kind: 'delete', keyId: keyIdentity(key), key };
+    });
+    const outcome = await writeToSlave(this.target(`drained changes of slave "${slave}"`), writes, { concurrency: this.options.concurrency, deadline, ...this.retryOptions() });
+    const first = outcome.failed[0];
+    if (first !== undefined) throw new StateTableError(`state table ${this.tableName}: could not delete ${outcome.failed.length} drained changes of slave "${slave}": ${first.error.message}`, { cause: first.error });
+  }
+
+  /**
+   * Keeps changes of a closed bucket that the slave would not take again in the open bucket, so the drain can close
+   * the next bucket without losing them. A key the open bucket holds already under the current epoch has a newer
+   * change there, which stays; one kept there under an earlier epoch is stale, and is replaced.
+   */
+  public async carryOver(slave: string, changes: readonly StoredChange[], openBucket: number, deadline: Deadline): Promise<void> {
     const semaphore = new Semaphore(this.options.concurrency);
-    const groups: ParkedChange[][] = [];
-    for (let start = 0; start < changes.length; start += MAX_TRANSACTION_ITEMS) groups.push(changes.slice(start, start + MAX_TRANSACTION_ITEMS));
-    const deleted = await Promise.all(groups.map((group) => semaphore.run(() => this.deleteGroup(slave, group, deadline))));
-    return deleted.reduce((sum, count) => sum + count, 0);
+    await Promise.all(
+      changes.map((change) =>
+        semaphore.run(async () => {
+          try {
+            await this.call(
+              (signal) =>
+                this.client.send(
+                  new PutItemCommand({
+                    TableName: this.tableName,
+                    Item: { ...parkedKey(slave, change.keyId, openBucket), ...parkedAttributes(change) },
+                    ConditionExpression: 'attribute_not_exists(pk) OR epoch < :epoch',
+                    ExpressionAttributeValues: { ':epoch': { N: String(change.epoch) } },
+                  }),
+                  { abortSignal: signal },
+                ),
+              `carry a change of slave "${slave}" over to bucket ${openBucket}`,
+              deadline,
+            );
+          } catch (error) {
+            if (!isConditionFailure(error)) throw error;
+          }
+        }),
+      ),
+    );
+  }
+
+  /** Records that every bucket below the open one has been read and applied, if this drain still holds the lease. */
+  public async markDrained(slave: string, bucket: number, owner: string, deadline: Deadline): Promise<boolean> {
+    const updated = await this.updateSlave(
+      slave,
+      {
+        UpdateExpression: 'SET drained_below = :bucket',
+        ConditionExpression: 'lease_owner = :owner AND (attribute_not_exists(#bucket) OR #bucket = :bucket)',
+        ExpressionAttributeNames: { '#bucket': 'bucket' },
+        ExpressionAttributeValues: { ':bucket': { N: String(bucket) }, ':owner': { S: owner } },
+      },
+      `record slave "${slave}"'s buckets below ${bucket} drained`,
+      deadline,
+    );
+    return updated !== undefined;
   }
 
   /**
-   * Deletes up to 100 drained changes in one transaction of conditional deletes. A transaction is cancelled whole when
-   * one condition fails: the changes whose condition failed (a newer change of the key was parked meanwhile) stay, and
-   * the others are deleted in a smaller transaction; a conflict with a concurrent write is retried with the backoff.
+   * Closes a slave's open bucket and opens the next, if this drain still holds the lease and every older bucket is
+   * drained. From then on a parker that read the old bucket has its announcement refused, and keeps its changes again.
    */
-  private async deleteGroup(slave: string, group: readonly ParkedChange[], deadline: Deadline): Promise<number> {
-    let pending = [...group];
-    for (let attempt = 0; pending.length > 0; attempt += 1) {
-      try {
-        await this.call(
-          (signal) =>
-            this.client.send(
-              new TransactWriteItemsCommand({
-                TransactItems: pending.map((change) => ({
-                  Delete: {
-                    TableName: this.tableName,
-                    Key: parkedKey(slave, change.keyId),
-                    ConditionExpression: 'seq = :seq AND epoch = :epoch',
-                    ExpressionAttributeValues: { ':seq': { S: change.sequenceNumber }, ':epoch': { N: String(change.epoch) } },
-                  },
-                })),
-              }),
-              { abortSignal: signal },
-            ),
-          `delete drained changes of slave "${slave}"`,
-          deadline,
-        );
-        return pending.length;
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const reasons = error.CancellationReasons ?? [];
-        const stillCurrent = pending.filter((_, index) => reasons[index]?.Code !== 'ConditionalCheckFailed');
-        if (stillCurrent.length === pending.length && !(await pauseBeforeRetry(attempt, { deadline, ...this.retryOptions() }))) {
-          throw new StateTableError(`state table ${this.tableName}: could not delete drained changes of slave "${slave}": ${describeError(error)}`, { cause: error });
-        }
-        pending = stillCurrent;
-      }
-    }
-    return 0;
+  public async closeBucket(slave: string, bucket: number, owner: string, deadline: Deadline): Promise<boolean> {
+    const updated = await this.updateSlave(
+      slave,
+      {
+        UpdateExpression: 'SET #bucket = :next',
+        ConditionExpression: 'lease_owner = :owner AND (attribute_not_exists(#bucket) OR #bucket = :bucket) AND (attribute_not_exists(drained_below) OR drained_below = :bucket)',
+        ExpressionAttributeNames: { '#bucket': 'bucket' },
+        ExpressionAttributeValues: { ':bucket': { N: String(bucket) }, ':next': { N: String(bucket + 1) }, ':owner': { S: owner } },
+      },
+      `close slave "${slave}"'s bucket ${bucket}`,
+      deadline,
+    );
+    return updated !== undefined;
   }
 
   /** How many changes are parked for a slave: every partition counted, strongly consistent. */
@@ -382,7 +485,7 @@ export class StateStore {
       return { kind: 'put', keyId, key, item: { ...key, record: { B: body }, reason: { S: rejected.reason.slice(0, 10_000) }, received_at: { N: String(this.now()) } } };
     });
     const outcome = await writeToSlave(
-      { name: 'rejected', label: `state table ${this.tableName} (rejected records)`, tableName: this.tableName, region: '', client: this.client },
+      this.target('rejected records'),
       writes,
       { concurrency: this.options.concurrency, deadline, ...this.retryOptions() },
     );
@@ -493,10 +596,15 @@ export class StateStore {
     try {
       return await retryCall(send, `state table ${this.tableName}: ${what}`, { deadline, ...this.retryOptions() });
     } catch (error) {
-      // A failed condition, whole or in a transaction, is an answer for the caller to read, not a failure.
-      if (isConditionFailure(error) || error instanceof TransactionCanceledException) throw error;
+      // A failed condition is an answer for the caller to read, not a failure.
+      if (isConditionFailure(error)) throw error;
       throw new StateTableError(`state table ${this.tableName}: could not ${what}: ${describeError(error)}`, { cause: error });
     }
+  }
+
+  /** The state table as `writeToSlave` takes it, named in messages for what is written. */
+  private target(what: string): SlaveTarget {
+    return { name: this.tableName, label: `state table ${this.tableName} (${what})`, tableName: this.tableName, region: '', client: this.client };
   }
 
   private retryOptions(): RetryTuning {
@@ -541,12 +649,18 @@ function parkedPartitionKey(slave: string, partition: number): string {
 }
 
 /**
- * A key's digest names its item: sort keys stop at 1,024 bytes, while a key of the master may be larger. The
- * digest also picks the partition, so one key's changes always meet in one item.
+ * A key's digest names its item in a bucket: sort keys stop at 1,024 bytes, while a key of the master may be larger.
+ * The digest also picks the partition, so one key's changes always meet in one item of a bucket, and its items of
+ * several buckets sort oldest bucket first in one partition.
  */
-function parkedKey(slave: string, keyId: string): AttributeMap {
+function parkedKey(slave: string, keyId: string, bucket: number): AttributeMap {
   const digest = createHash('sha256').update(keyId).digest();
-  return { pk: { S: parkedPartitionKey(slave, digest.readUInt32BE(0) % PARKED_PARTITIONS) }, sk: { S: digest.toString('base64url') } };
+  return { pk: { S: parkedPartitionKey(slave, digest.readUInt32BE(0) % PARKED_PARTITIONS) }, sk: { S: `${bucketPrefix(bucket)}${digest.toString('base64url')}` } };
+}
+
+/** The start of the sort keys of one bucket's parked changes; every key of a lower bucket sorts before it. */
+function bucketPrefix(bucket: number): string {
+  return `${String(bucket).padStart(BUCKET_DIGITS, '0')}#`;
 }
 
 function parkedAttributes(change: ParkedChange): AttributeMap {
@@ -562,7 +676,7 @@ function parkedAttributes(change: ParkedChange): AttributeMap {
   };
 }
 
-function parkedChangeOf(item: Record<string, AttributeValue>): ParkedChange {
+function storedChangeOf(item: Record<string, AttributeValue>): StoredChange {
   const key = item.key?.M ?? {};
   const kind = item.kind?.S;
   const image = item.item?.M;
@@ -576,6 +690,7 @@ function parkedChangeOf(item: Record<string, AttributeValue>): ParkedChange {
     parkedAtMs: Number(item.parked_at?.N ?? '0'),
     reason: item.reason?.S ?? '',
     epoch: Number(item.epoch?.N ?? '0'),
+    bucket: Number((item.sk?.S ?? '').slice(0, BUCKET_DIGITS)),
   };
 }
 
@@ -587,11 +702,18 @@ function slaveStateOf(item: Record<string, AttributeValue>): SlaveState {
     mode: item.mode?.S === 'parked' ? 'parked' : 'live',
     generation: Number(item.generation?.N ?? '0'),
     epoch: Number(item.epoch?.N ?? '0'),
+    bucket: Number(item.bucket?.N ?? '0'),
+    drainedBelow: Number(item.drained_below?.N ?? '0'),
+    ...(item.lease_owner?.S === undefined ? {} : { leaseOwner: item.lease_owner.S }),
     ...(item.parked_since?.N === undefined ? {} : { parkedSince: Number(item.parked_since.N) }),
     ...(item.reason?.S === undefined ? {} : { reason: item.reason.S }),
     ...(copy === 'pending' || copy === 'done' ? { copy } : {}),
     exists: true,
   };
+}
+
+function newSlaveState(slave: string): SlaveState {
+  return { slave, mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, exists: false };
 }
 
 function isConditionFailure(error: unknown): boolean {

@@ -26,8 +26,8 @@ export interface KeyToBring {
 }
 
 /**
- * Parks keys for one slave as "read the master", under the epoch it has now, then announces them; if the slave goes
- * live meanwhile, parks them again under its new epoch. The drain then applies the master's current item of each,
+ * Parks keys for one slave as "read the master", under the epoch it has now, and announces them
+ * (`StateStore.parkAndAnnounce`); if the slave goes live meanwhile, parks them again under its new epoch. The drain then applies the master's current item of each,
  * in order with the live path's writes: the one way the command-line tool writes a slave that replication writes.
  */
 export async function parkKeys(store: StateStore, slave: SlaveConfig, keys: readonly KeyToBring[], reason: string, now: () => number): Promise<void> {
@@ -37,9 +37,11 @@ export async function parkKeys(store: StateStore, slave: SlaveConfig, keys: read
       const state = await store.readSlaveState(slave.name, deadline);
       const parkedAt = now();
       const changes: ParkedChange[] = keys.map((key) => ({ ...key, change: { kind: 'read-master' }, parkedAtMs: parkedAt, reason, epoch: state.epoch }));
-      const notKept = await store.park(slave.name, changes, deadline);
-      if (notKept.length > 0) throw new ParkKeysError(`could not park ${notKept.length} keys for slave "${slave.name}": ${notKept[0]?.error.message ?? ''}`);
-      if (await store.markParked(slave.name, state.epoch, reason, false, deadline)) return;
+      const parked = await store.parkAndAnnounce(slave.name, changes, state, { reason, startsCopy: false, markFirst: false }, deadline);
+      if (parked.status === 'went-live') continue;
+      const [first] = parked.notKept;
+      if (first !== undefined) throw new ParkKeysError(`could not park ${parked.notKept.length} keys for slave "${slave.name}": ${first.error.message}`);
+      return;
     }
   } finally {
     deadline.release();

@@ -224,7 +224,7 @@ describe('Function: copySegment', () => {
     // Assess
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     expect(result).toMatchObject({ done: true, items: 25 });
-    expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, { ConditionExpression: 'attribute_not_exists(epoch) OR epoch = :epoch' });
+    expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, { ConditionExpression: '(attribute_not_exists(epoch) OR epoch = :epoch) AND (attribute_not_exists(#bucket) OR #bucket = :bucket)' });
   });
 
   it('waits out what is left of the settle time since the slave was parked', async () => {

@@ -1,4 +1,4 @@
-import { BatchWriteItemCommand, DynamoDBClient, GetItemCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keyIdentity } from '../../handler/attribute-value';
@@ -7,7 +7,7 @@ import { partitions } from '../../handler/state-store';
 import { ConfigurationError } from '../../handler/errors';
 import type { ReplicatorConfig } from '../../handler/types';
 import { deployedConfig, EU, mockedClients, US } from './helpers/config';
-import { FakeStateTable, parkedKeyOf } from './helpers/fake-state-table';
+import { FakeStateTable } from './helpers/fake-state-table';
 import { awsError, FAST_BACKOFF } from './helpers/writes';
 import { recordedTelemetry } from './helpers/telemetry';
 import type { Telemetry } from '../../handler/telemetry';
@@ -28,6 +28,12 @@ function drainWith(config: Partial<ReplicatorConfig> = {}, remainingMs = 10_000)
 }
 
 const slaveEvents = (): string[] => fake.events.filter((event) => event.startsWith('write orders-eu') || event.startsWith('live'));
+
+/**
+ * The slave's writes of a drain that finds `changes` in the open bucket, each in its own partition: the probe that
+ * tells the slave answers writes them once, and the drain of their bucket, once closed, again.
+ */
+const probedAndDrained = (...changes: string[]): string[] => [...changes, ...changes].map((change) => `write orders-eu ${change}`);
 
 describe('Function: drainSlaves', () => {
   beforeEach(() => {
@@ -78,22 +84,23 @@ describe('Function: drainSlaves', () => {
     const result = await drainWith();
 
     // Assess
-    expect(slaveEvents()).toEqual(['write orders-eu put a=1', 'write orders-eu put late=new', 'live eu']);
+    expect(slaveEvents()).toEqual([...probedAndDrained('put a=1'), ...probedAndDrained('put late=new'), 'live eu']);
     expect(ddb.commandCalls(UpdateItemCommand).filter((call) => call.args[0].input.UpdateExpression?.startsWith('SET #mode = :live') === true)).toHaveLength(2);
     expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 2, pending: 0 });
   });
 
-  it('goes live only at the generation it read before its last pass: a change parked while a pass found nothing is applied first', async () => {
+  it('goes live only at the generation it read before its last round: a change parked while the open bucket was found empty is applied first', async () => {
     // Prepare
     fake.setSlave('eu', { mode: 'parked', generation: 4, epoch: 0 });
     const queried = new Set<string>();
     let raced = false;
-    fake.afterParkedQuery = (slave, partition) => {
+    fake.afterParkedQuery = (slave, partition, range) => {
+      if (range !== 'open') return;
       queried.add(partition);
       if (raced || queried.size < partitions().length) return;
       raced = true;
-      // Every partition has answered empty: a stream invocation parks a change and raises the generation, as
-      // markParked does, before the drain decides to go live.
+      // Every partition of the open bucket has answered empty: a stream invocation parks a change and raises the
+      // generation, as its announcement does, before the drain decides to go live.
       fake.park(slave, 'late', { value: 'new', seq: '20' });
       const state = fake.slaves.get(slave);
       if (state !== undefined) state.generation += 1;
@@ -104,7 +111,7 @@ describe('Function: drainSlaves', () => {
 
     // Assess
     expect(raced).toBe(true);
-    expect(slaveEvents()).toEqual(['write orders-eu put late=new', 'live eu']);
+    expect(slaveEvents()).toEqual([...probedAndDrained('put late=new'), 'live eu']);
     expect(fake.parkedOf('eu')).toEqual([]);
     expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 1, pending: 0 });
   });
@@ -119,38 +126,78 @@ describe('Function: drainSlaves', () => {
     const result = await drainWith();
 
     // Assess
-    expect(slaveEvents()).toEqual(['write orders-eu put current=new', 'live eu']);
+    expect(slaveEvents()).toEqual([...probedAndDrained('put current=new'), 'live eu']);
     expect(fake.events).toContain('delete stale');
     expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 1, pending: 0 });
   });
 
-  it('keeps a change overwritten by a newer park during the drain, and applies the newer one in its turn', async () => {
+  it('drains the bucket it closed and leaves a change parked meanwhile in the open bucket, applying it in its turn', async () => {
     // Prepare
     fake.setSlave('eu', { mode: 'parked', generation: 1, epoch: 0 });
     fake.park('eu', 'a', { value: 'old', seq: '10' });
-    let overwritten = false;
+    let parkedMeanwhile = false;
     fake.afterSlaveWrite = (table) => {
-      if (table !== 'orders-eu' || overwritten) return;
-      overwritten = true;
-      fake.park('eu', 'a', { value: 'newer', seq: '30' });
       const state = fake.slaves.get('eu');
-      if (state !== undefined) state.generation += 1;
+      if (table !== 'orders-eu' || parkedMeanwhile || state === undefined || state.bucket === 0) return;
+      // The bucket of a=old is closed and being drained: a newer change of a is parked, in the open bucket.
+      parkedMeanwhile = true;
+      fake.park('eu', 'a', { value: 'newer', seq: '30' });
+      state.generation += 1;
     };
 
     // Act
     const result = await drainWith();
 
     // Assess
-    const { pk, sk } = parkedKeyOf('eu', { pk: { S: 'a' } });
-    // The first delete asks for the change it read; the item holds a newer one by then, so nothing is deleted.
-    expect(ddb.commandCalls(TransactWriteItemsCommand)[0]?.args[0].input.TransactItems?.[0]?.Delete).toMatchObject({
-      Key: { pk: { S: pk }, sk: { S: sk } },
-      ConditionExpression: 'seq = :seq AND epoch = :epoch',
-      ExpressionAttributeValues: { ':seq': { S: '10' }, ':epoch': { N: '0' } },
-    });
-    expect(slaveEvents()).toEqual(['write orders-eu put a=old', 'write orders-eu put a=newer', 'live eu']);
-    expect(fake.events.filter((event) => event.startsWith('delete'))).toEqual(['delete a']);
-    expect(result.slaves.eu).toMatchObject({ mode: 'live', pending: 0 });
+    expect(parkedMeanwhile).toBe(true);
+    expect(fake.events.filter((event) => event.startsWith('write orders-eu') || event.startsWith('close') || event.startsWith('live'))).toEqual([
+      'write orders-eu put a=old',
+      'close eu 0',
+      'write orders-eu put a=old',
+      ...probedAndDrained('put a=newer').slice(0, 1),
+      'close eu 1',
+      ...probedAndDrained('put a=newer').slice(1),
+      'live eu',
+    ]);
+    expect(fake.parkedOf('eu')).toEqual([]);
+    expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 2, pending: 0 });
+  });
+
+  it('deletes unapplied a change that landed in a bucket after the drain read it: its parker kept it again in the open bucket', async () => {
+    // Prepare: bucket 0 was closed and drained; a parker that read it late wrote there, was refused, and kept its
+    // change again in bucket 1
+    fake.setSlave('eu', { mode: 'parked', generation: 3, epoch: 0, bucket: 1, drainedBelow: 1 });
+    fake.park('eu', 'late', { value: 'left-over', seq: '40', bucket: 0 });
+    fake.park('eu', 'late', { value: 'kept-again', seq: '40', bucket: 1 });
+
+    // Act
+    const result = await drainWith();
+
+    // Assess
+    expect(slaveEvents()).toEqual([...probedAndDrained('put late=kept-again'), 'live eu']);
+    expect(fake.events.filter((event) => event === 'delete late')).toHaveLength(2);
+    expect(fake.parkedOf('eu')).toEqual([]);
+    expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 1, pending: 0 });
+  });
+
+  it('carries a change whose item the slave rejects over to the open bucket, applies the others, and stays parked', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 1, epoch: 0, parkedSince: NOW - 60_000 });
+    for (const id of ['poison', 'b', 'c', 'd']) fake.park('eu', id, { value: id });
+    fake.slaveAnswers.set('orders-eu', (requests) =>
+      requests.some((request) => request.PutRequest?.Item?.pk?.S === 'poison') ? Promise.reject(awsError('ValidationException', 400, 'Item size has exceeded the maximum allowed size')) : Promise.resolve({}),
+    );
+
+    // Act
+    const result = await drainWith();
+
+    // Assess
+    const taken = new Set(fake.events.filter((event) => event.startsWith('write orders-eu put') && !event.includes('poison')));
+    expect(taken).toEqual(new Set(['write orders-eu put b=b', 'write orders-eu put c=c', 'write orders-eu put d=d']));
+    expect(fake.events).toContain('carry poison to 1');
+    expect(fake.parkedOf('eu').map((item) => item.key?.M?.pk?.S)).toEqual(['poison']);
+    expect(result.slaves.eu).toMatchObject({ mode: 'parked', drained: 3, pending: 1 });
+    expect(result.slaves.eu?.errors[0]).toContain('ValidationException: Item size has exceeded the maximum allowed size');
   });
 
   it('applies nothing while another drain holds the lease', async () => {
@@ -177,7 +224,7 @@ describe('Function: drainSlaves', () => {
     const result = await drainWith();
 
     // Assess
-    expect(slaveEvents()).toEqual(['write orders-eu put a=1', 'live eu']);
+    expect(slaveEvents()).toEqual([...probedAndDrained('put a=1'), 'live eu']);
     expect(result.slaves.eu?.mode).toBe('live');
   });
 
@@ -212,7 +259,7 @@ describe('Function: drainSlaves', () => {
     const resumed = await drainWith({ slaves: [EU] });
 
     // Assess
-    expect(slaveEvents()).toEqual(['write orders-eu put a=parked', 'live eu']);
+    expect(slaveEvents()).toEqual([...probedAndDrained('put a=parked'), 'live eu']);
     expect(resumed.slaves.eu).toMatchObject({ mode: 'live', drained: 1, pending: 0 });
   });
 
@@ -234,7 +281,7 @@ describe('Function: drainSlaves', () => {
     const result = await drainWith({ slaves: [{ ...EU, initialCopy: true }] });
 
     // Assess
-    expect(slaveEvents()).toEqual(['write orders-eu put a=after-copy', 'live eu']);
+    expect(slaveEvents()).toEqual([...probedAndDrained('put a=after-copy'), 'live eu']);
     expect(result.slaves.eu?.mode).toBe('live');
   });
 
@@ -256,6 +303,9 @@ describe('Function: drainSlaves', () => {
     expect(result.slaves.eu?.errors[0]).toContain('ResourceNotFoundException: Requested resource not found');
     expect(fake.slaves.get('eu')?.reason).toContain('could not write key');
     expect(fake.slaves.get('eu')?.leaseOwner).toBeUndefined();
+    // A slave still down keeps its open bucket: each key keeps one item however long the outage lasts.
+    expect(fake.events.some((event) => event.startsWith('close'))).toBe(false);
+    expect(fake.slaves.get('eu')?.bucket).toBe(0);
   });
 
   it('leaves a live slave alone', async () => {
@@ -281,7 +331,7 @@ describe('Function: drainSlaves', () => {
     const result = await drainWith();
 
     // Assess
-    expect(slaveEvents().slice(0, 2).sort()).toEqual(['write orders-eu delete gone', 'write orders-eu put big=current']);
+    expect(new Set(slaveEvents().filter((event) => event.startsWith('write')))).toEqual(new Set(['write orders-eu delete gone', 'write orders-eu put big=current']));
     expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 2 });
   });
 

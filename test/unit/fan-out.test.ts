@@ -1,4 +1,4 @@
-import { BatchWriteItemCommand, DynamoDBClient, UpdateItemCommand, type BatchWriteItemCommandInput, type BatchWriteItemCommandOutput } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, DynamoDBClient, GetItemCommand, UpdateItemCommand, type BatchWriteItemCommandInput, type BatchWriteItemCommandOutput } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,15 +7,15 @@ import { StateStore, type SlaveState } from '../../handler/state-store';
 import type { SlaveConfig } from '../../handler/types';
 import { deployedConfig, EU, mockedClients, STATE_TABLE } from './helpers/config';
 import { deadlineIn, releaseDeadlines } from './helpers/deadlines';
-import { pendingWrite } from './helpers/state';
+import { pendingWrite, slaveItem } from './helpers/state';
 import { awsError, deleteWrite, FAST_BACKOFF, putWrite } from './helpers/writes';
 
 const ddb = mockClient(DynamoDBClient);
 const NOW = 1_800_000_000_000;
 const SLAVE_TABLE = EU.tableName;
 
-const live = (epoch = 0): SlaveState => ({ slave: 'eu', mode: 'live', generation: 3, epoch, exists: true });
-const parkedState = (epoch = 0): SlaveState => ({ slave: 'eu', mode: 'parked', generation: 3, epoch, exists: true, reason: 'slave "eu" answered 503', parkedSince: NOW - 60_000 });
+const live = (epoch = 0): SlaveState => ({ slave: 'eu', mode: 'live', generation: 3, epoch, bucket: 0, drainedBelow: 0, exists: true });
+const parkedState = (epoch = 0): SlaveState => ({ slave: 'eu', mode: 'parked', generation: 3, epoch, bucket: 0, drainedBelow: 0, exists: true, reason: 'slave "eu" answered 503', parkedSince: NOW - 60_000 });
 
 function contextWith(options: { budgetMs?: number; withStore?: boolean; invocationMs?: number } = {}): FanOutContext {
   const clients = mockedClients();
@@ -105,8 +105,8 @@ describe('Function: fanOut', () => {
     expect(parkedReasons()[0]).toMatch(/not applied before its deadline \(last error: ServiceUnavailable: Service unavailable\)$/);
     expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, {
       Key: { pk: { S: 'slave#eu' }, sk: { S: 'state' } },
-      ConditionExpression: 'attribute_not_exists(epoch) OR epoch = :epoch',
-      ExpressionAttributeValues: expect.objectContaining({ ':epoch': { N: '4' }, ':parked': { S: 'parked' } }) as Record<string, AttributeValue>,
+      ConditionExpression: '(attribute_not_exists(epoch) OR epoch = :epoch) AND (attribute_not_exists(#bucket) OR #bucket = :bucket)',
+      ExpressionAttributeValues: expect.objectContaining({ ':epoch': { N: '4' }, ':bucket': { N: '0' }, ':parked': { S: 'parked' } }) as Record<string, AttributeValue>,
     });
   });
 
@@ -211,7 +211,7 @@ describe('Function: fanOut', () => {
     const fresh: SlaveConfig = { ...EU, initialCopy: true };
 
     // Act
-    const outcome = await fanOut(fresh, writes('a'), { slave: 'eu', mode: 'live', generation: 0, epoch: 0, exists: false }, contextWith());
+    const outcome = await fanOut(fresh, writes('a'), { slave: 'eu', mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, exists: false }, contextWith());
 
     // Assess
     expect(slaveCalls()).toHaveLength(0);
@@ -321,13 +321,14 @@ describe('Function: fanOut', () => {
     // Prepare
     answerWrites({});
     ddb.on(UpdateItemCommand).rejects(awsError('ConditionalCheckFailedException', 400, 'The conditional request failed'));
+    ddb.on(GetItemCommand).resolves({ Item: slaveItem('eu', { mode: 'live', epoch: 3 }) });
     const pending = writes('a', 'b');
 
     // Act
     const outcome = await fanOut(EU, pending, parkedState(2), contextWith());
 
     // Assess
-    expect(outcome).toMatchObject({ mode: 'parked', parked: 0 });
+    expect(outcome).toMatchObject({ mode: 'live', parked: 0 });
     expect(outcome.failed).toEqual(pending);
     expect(outcome.errors).toContain('slave "eu" went live while its changes were being parked; the batch is re-delivered to be applied directly');
   });

@@ -1,6 +1,4 @@
 import {
-  TransactionCanceledException,
-  TransactWriteItemsCommand,
   BatchGetItemCommand,
   BatchWriteItemCommand,
   DeleteItemCommand,
@@ -18,7 +16,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyIdentity } from '../../handler/attribute-value';
 import { StateTableError } from '../../handler/errors';
-import { PARKED_PARTITIONS, parkedChangeFor, partitions, StateStore } from '../../handler/state-store';
+import { PARKED_PARTITIONS, parkedChangeFor, partitions, StateStore, type NotKept, type ParkedChange, type ParkingPlace } from '../../handler/state-store';
 import { EU, STATE_TABLE, US } from './helpers/config';
 import { deadlineIn, releaseDeadlines } from './helpers/deadlines';
 import { parkedChange, parkedItem, slaveItem } from './helpers/state';
@@ -33,10 +31,21 @@ function storeWith(options: { random?: () => number; backoff?: { baseDelayMs: nu
   return new StateStore(client, STATE_TABLE, { concurrency: 4, backoff: options.backoff ?? FAST_BACKOFF, now: () => NOW, ...(options.random === undefined ? {} : { random: options.random }) });
 }
 
-/** The partition and sort key a parked change of `keyId` must have: both from the key's SHA-256 digest. */
-function expectedParkedKey(slave: string, keyId: string): { pk: string; sk: string } {
+/**
+ * The partition and sort key a parked change of `keyId` must have in a bucket: both from the key's SHA-256 digest,
+ * the sort key after the bucket's number in ten digits.
+ */
+function expectedParkedKey(slave: string, keyId: string, bucket = 0): { pk: string; sk: string } {
   const digest = createHash('sha256').update(keyId).digest();
-  return { pk: `parked#${slave}#${String(digest.readUInt32BE(0) % 16).padStart(2, '0')}`, sk: digest.toString('base64url') };
+  return { pk: `parked#${slave}#${String(digest.readUInt32BE(0) % 16).padStart(2, '0')}`, sk: `${String(bucket).padStart(10, '0')}#${digest.toString('base64url')}` };
+}
+
+/** Parks changes of a parked slave at `place` (its announcement accepted), and resolves with those not kept. */
+async function parkIn(store: StateStore, slave: string, changes: readonly ParkedChange[], place: ParkingPlace = { epoch: 0, bucket: 0 }): Promise<NotKept[]> {
+  ddb.on(UpdateItemCommand).resolves({});
+  const parked = await store.parkAndAnnounce(slave, changes, place, { reason: 'why', startsCopy: false, markFirst: false }, deadlineIn(5_000));
+  if (parked.status === 'went-live') throw new Error('the slave went live');
+  return parked.notKept;
 }
 
 const SLAVE_KEY = { pk: { S: 'slave#eu' }, sk: { S: 'state' } };
@@ -60,8 +69,8 @@ describe('Class: StateStore', () => {
       expect(ddb).toHaveReceivedCommandWith(BatchGetItemCommand, {
         RequestItems: { [STATE_TABLE]: { Keys: [SLAVE_KEY, { pk: { S: 'slave#us' }, sk: { S: 'state' } }], ConsistentRead: true } },
       });
-      expect(states.get('eu')).toEqual({ slave: 'eu', mode: 'parked', generation: 4, epoch: 2, parkedSince: 1_000, reason: 'throttled', copy: 'pending', exists: true });
-      expect(states.get('us')).toEqual({ slave: 'us', mode: 'live', generation: 0, epoch: 0, exists: false });
+      expect(states.get('eu')).toEqual({ slave: 'eu', mode: 'parked', generation: 4, epoch: 2, parkedSince: 1_000, reason: 'throttled', copy: 'pending', bucket: 0, drainedBelow: 0, exists: true });
+      expect(states.get('us')).toEqual({ slave: 'us', mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, exists: false });
     });
 
     it('reads unprocessed keys again', async () => {
@@ -109,8 +118,8 @@ describe('Class: StateStore', () => {
 
       // Assess
       expect(ddb).toHaveReceivedCommandWith(GetItemCommand, { TableName: STATE_TABLE, Key: SLAVE_KEY, ConsistentRead: true });
-      expect(found).toEqual({ slave: 'eu', mode: 'live', generation: 2, epoch: 1, exists: true });
-      expect(missing).toEqual({ slave: 'eu', mode: 'live', generation: 0, epoch: 0, exists: false });
+      expect(found).toEqual({ slave: 'eu', mode: 'live', generation: 2, epoch: 1, bucket: 0, drainedBelow: 0, exists: true });
+      expect(missing).toEqual({ slave: 'eu', mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, exists: false });
     });
 
     it('retries throttling of the state table until it clears', async () => {
@@ -158,7 +167,7 @@ describe('Class: StateStore', () => {
       const changes = Array.from({ length: 200 }, (_, index) => parkedChange(`item-${index}`, { sequenceNumber: String(1_000 + index) }));
 
       // Act
-      const notKept = await storeWith().park('eu', changes, deadlineIn(5_000));
+      const notKept = await parkIn(storeWith(), 'eu', changes);
 
       // Assess
       expect(notKept).toEqual([]);
@@ -179,7 +188,7 @@ describe('Class: StateStore', () => {
       const removal = parkedChange('b', { change: { kind: 'delete' }, sequenceNumber: '4201' });
 
       // Act
-      await storeWith().park('eu', [put, removal], deadlineIn(5_000));
+      await parkIn(storeWith(), 'eu', [put, removal]);
 
       // Assess
       const [putItem, deleteItem] = ddb.commandCalls(BatchWriteItemCommand)[0]?.args[0].input.RequestItems?.[STATE_TABLE]?.map((request) => request.PutRequest?.Item) ?? [];
@@ -205,9 +214,10 @@ describe('Class: StateStore', () => {
       const store = storeWith();
 
       // Act
-      await store.park('eu', [parkedChange('a', { sequenceNumber: '1' })], deadlineIn(5_000));
-      await store.park('eu', [parkedChange('a', { sequenceNumber: '2' })], deadlineIn(5_000));
-      await store.park('us', [parkedChange('a', { sequenceNumber: '2' })], deadlineIn(5_000));
+      await parkIn(store, 'eu', [parkedChange('a', { sequenceNumber: '1' })]);
+      await parkIn(store, 'eu', [parkedChange('a', { sequenceNumber: '2' })]);
+      await parkIn(store, 'us', [parkedChange('a', { sequenceNumber: '2' })]);
+      await parkIn(store, 'eu', [parkedChange('a', { sequenceNumber: '3' })], { epoch: 0, bucket: 1 });
 
       // Assess
       const keys = ddb.commandCalls(BatchWriteItemCommand).map((call) => {
@@ -216,6 +226,9 @@ describe('Class: StateStore', () => {
       });
       expect(keys[0]).toBe(keys[1]);
       expect(keys[2]).not.toBe(keys[0]);
+      // Another bucket is another item of the same partition, sorting after the first.
+      expect(keys[3]?.split('|')[0]).toBe(keys[0]?.split('|')[0]);
+      expect((keys[3] ?? '') > (keys[0] ?? '')).toBe(true);
     });
 
     it('returns the changes the state table would not take, with the reason', async () => {
@@ -224,10 +237,13 @@ describe('Class: StateStore', () => {
       const change = parkedChange('a');
 
       // Act
-      const notKept = await storeWith().park('eu', [change], deadlineIn(5_000));
+      const parked = await storeWith().parkAndAnnounce('eu', [change], { epoch: 0, bucket: 0 }, { reason: 'why', startsCopy: false, markFirst: false }, deadlineIn(5_000));
 
-      // Assess
+      // Assess: nothing kept, nothing announced
+      expect(parked.status).toBe('not-kept');
+      const notKept = parked.status === 'went-live' ? [] : parked.notKept;
       expect(notKept).toEqual([{ change, error: expect.any(Error) as unknown }]);
+      expect(ddb).not.toHaveReceivedCommand(UpdateItemCommand);
       expect(notKept[0]?.error.message).toBe(`state table ${STATE_TABLE} (parking for slave "eu"): could not write key {pk: "${expectedParkedKey('eu', change.keyId).pk}", sk: "${expectedParkedKey('eu', change.keyId).sk}"}: AccessDeniedException: denied (not retryable: fix the table, its permissions or the item)`);
     });
 
@@ -236,7 +252,7 @@ describe('Class: StateStore', () => {
       ddb.on(BatchWriteItemCommand).rejectsOnce(awsError('ThrottlingException', 400)).resolves({});
 
       // Act
-      const notKept = await storeWith().park('eu', [parkedChange('a')], deadlineIn(5_000));
+      const notKept = await parkIn(storeWith(), 'eu', [parkedChange('a')]);
 
       // Assess
       expect(notKept).toEqual([]);
@@ -277,7 +293,7 @@ describe('Class: StateStore', () => {
       const large = { ...putWrite('b'), item: { pk: { S: 'b' }, blob: { S: 'x'.repeat(399 * 1024) } } };
 
       // Act
-      await storeWith().park('eu', [parkedChangeFor(large, '11', 1, 2, 'why', 0)], deadlineIn(5_000));
+      await parkIn(storeWith(), 'eu', [parkedChangeFor(large, '11', 1, 2, 'why', 0)]);
 
       // Assess
       const item = ddb.commandCalls(BatchWriteItemCommand)[0]?.args[0].input.RequestItems?.[STATE_TABLE]?.[0]?.PutRequest?.Item;
@@ -288,23 +304,54 @@ describe('Class: StateStore', () => {
   });
 
   describe('modes', () => {
-    it('marks a slave parked only while its epoch holds, raising its generation and keeping when it was first parked', async () => {
+    it('announces parked changes by marking the slave parked only while its epoch and open bucket hold, raising its generation and keeping when it was first parked', async () => {
       // Prepare
       ddb.on(UpdateItemCommand).resolves({});
 
       // Act
-      const marked = await storeWith().markParked('eu', 3, 'slave "eu" throttled', false, deadlineIn(5_000));
+      const parked = await storeWith().parkAndAnnounce('eu', [], { epoch: 3, bucket: 7 }, { reason: 'slave "eu" throttled', startsCopy: false, markFirst: false }, deadlineIn(5_000));
 
       // Assess
-      expect(marked).toBe(true);
+      expect(parked).toEqual({ status: 'announced', notKept: [] });
+      expect(ddb).toHaveReceivedCommandTimes(UpdateItemCommand, 1);
       expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, {
         TableName: STATE_TABLE,
         Key: SLAVE_KEY,
         UpdateExpression: 'SET #mode = :parked, parked_since = if_not_exists(parked_since, :now), reason = :reason, epoch = if_not_exists(epoch, :epoch) ADD generation :one',
-        ConditionExpression: 'attribute_not_exists(epoch) OR epoch = :epoch',
-        ExpressionAttributeNames: { '#mode': 'mode' },
-        ExpressionAttributeValues: { ':parked': { S: 'parked' }, ':now': { N: String(NOW) }, ':reason': { S: 'slave "eu" throttled' }, ':epoch': { N: '3' }, ':one': { N: '1' } },
+        ConditionExpression: '(attribute_not_exists(epoch) OR epoch = :epoch) AND (attribute_not_exists(#bucket) OR #bucket = :bucket)',
+        ExpressionAttributeNames: { '#mode': 'mode', '#bucket': 'bucket' },
+        ExpressionAttributeValues: { ':parked': { S: 'parked' }, ':now': { N: String(NOW) }, ':reason': { S: 'slave "eu" throttled' }, ':epoch': { N: '3' }, ':bucket': { N: '7' }, ':one': { N: '1' } },
       });
+    });
+
+    it('marks a live slave parked before keeping its changes, and announces them after', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({});
+      ddb.on(BatchWriteItemCommand).resolves({});
+
+      // Act
+      await storeWith().parkAndAnnounce('eu', [parkedChange('a')], { epoch: 0, bucket: 0 }, { reason: 'why', startsCopy: false, markFirst: true }, deadlineIn(5_000));
+
+      // Assess
+      const order = ddb.calls().map((call) => (call.args[0] instanceof UpdateItemCommand ? 'mark' : call.args[0] instanceof BatchWriteItemCommand ? 'keep' : 'other'));
+      expect(order).toEqual(['mark', 'keep', 'mark']);
+    });
+
+    it('keeps the changes again in the bucket now open when a drain closed the one it read, and announces them there', async () => {
+      // Prepare: the first announcement is refused; the state read back has the same epoch and bucket 8 open
+      ddb.on(UpdateItemCommand).rejectsOnce(conditionFailed()).resolves({});
+      ddb.on(GetItemCommand).resolves({ Item: slaveItem('eu', { epoch: 3, bucket: 8 }) });
+      ddb.on(BatchWriteItemCommand).resolves({});
+      const change = parkedChange('a', { epoch: 3 });
+
+      // Act
+      const parked = await storeWith().parkAndAnnounce('eu', [change], { epoch: 3, bucket: 7 }, { reason: 'why', startsCopy: false, markFirst: false }, deadlineIn(5_000));
+
+      // Assess
+      expect(parked).toEqual({ status: 'announced', notKept: [] });
+      const kept = ddb.commandCalls(BatchWriteItemCommand).map((call) => call.args[0].input.RequestItems?.[STATE_TABLE]?.[0]?.PutRequest?.Item?.sk?.S);
+      expect(kept).toEqual([expectedParkedKey('eu', change.keyId, 7).sk, expectedParkedKey('eu', change.keyId, 8).sk]);
+      expect(ddb.commandCalls(UpdateItemCommand).map((call) => call.args[0].input.ExpressionAttributeValues?.[':bucket'])).toEqual([{ N: '7' }, { N: '8' }]);
     });
 
     it('starts a copy as pending when marking a new slave parked for its initial copy', async () => {
@@ -312,7 +359,7 @@ describe('Class: StateStore', () => {
       ddb.on(UpdateItemCommand).resolves({});
 
       // Act
-      await storeWith().markParked('eu', 0, 'initial copy pending', true, deadlineIn(5_000));
+      await storeWith().parkAndAnnounce('eu', [], { epoch: 0, bucket: 0 }, { reason: 'initial copy pending', startsCopy: true, markFirst: true }, deadlineIn(5_000));
 
       // Assess
       const input = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
@@ -322,20 +369,25 @@ describe('Class: StateStore', () => {
       expect(input?.ExpressionAttributeValues?.[':pending']).toEqual({ S: 'pending' });
     });
 
-    it('resolves false from markParked when the epoch changed (the slave went live meanwhile)', async () => {
+    it('announces nothing when the epoch changed (the slave went live meanwhile)', async () => {
       // Prepare
       ddb.on(UpdateItemCommand).rejects(conditionFailed());
+      ddb.on(GetItemCommand).resolves({ Item: slaveItem('eu', { mode: 'live', epoch: 4, bucket: 7 }) });
+      ddb.on(BatchWriteItemCommand).resolves({});
 
       // Act & Assess
-      await expect(storeWith().markParked('eu', 3, 'why', false, deadlineIn(5_000))).resolves.toBe(false);
+      await expect(storeWith().parkAndAnnounce('eu', [parkedChange('a', { epoch: 3 })], { epoch: 3, bucket: 7 }, { reason: 'why', startsCopy: false, markFirst: false }, deadlineIn(5_000))).resolves.toEqual({ status: 'went-live' });
+      await expect(storeWith().parkAndAnnounce('eu', [parkedChange('a', { epoch: 3 })], { epoch: 3, bucket: 7 }, { reason: 'why', startsCopy: false, markFirst: true }, deadlineIn(5_000))).resolves.toEqual({ status: 'went-live' });
+      // Marked first and refused: nothing was kept for the second call.
+      expect(ddb).toHaveReceivedCommandTimes(BatchWriteItemCommand, 1);
     });
 
-    it('throws StateTableError from markParked on any other error', async () => {
+    it('throws StateTableError from the announcement on any other error', async () => {
       // Prepare
       ddb.on(UpdateItemCommand).rejects(awsError('ResourceNotFoundException', 400, 'Requested resource not found'));
 
       // Act & Assess
-      await expect(storeWith().markParked('eu', 3, 'why', false, deadlineIn(5_000))).rejects.toThrow(
+      await expect(storeWith().parkAndAnnounce('eu', [], { epoch: 3, bucket: 0 }, { reason: 'why', startsCopy: false, markFirst: true }, deadlineIn(5_000))).rejects.toThrow(
         `state table ${STATE_TABLE}: could not mark slave "eu" parked: ResourceNotFoundException: Requested resource not found`,
       );
     });
@@ -462,21 +514,22 @@ describe('Class: StateStore', () => {
   });
 
   describe('parked changes', () => {
-    it('reads a page of one partition strongly consistently and decodes each change', async () => {
+    it('reads a page of the closed buckets of one partition strongly consistently and decodes each change with its bucket', async () => {
       // Prepare
+      const sk = (bucket: number): { S: string } => ({ S: `${String(bucket).padStart(10, '0')}#digest` });
       ddb.on(QueryCommand).resolves({
-        Items: [parkedItem('a', { value: '1', seq: '7', epoch: 2 }), parkedItem('b', { kind: 'delete' }), parkedItem('c', { kind: 'read-master' }), {}],
+        Items: [{ sk: sk(4), ...parkedItem('a', { value: '1', seq: '7', epoch: 2 }) }, { sk: sk(5), ...parkedItem('b', { kind: 'delete' }) }, { sk: sk(5), ...parkedItem('c', { kind: 'read-master' }) }, {}],
         LastEvaluatedKey: { pk: { S: 'parked#eu#03' }, sk: { S: 'x' } },
       });
 
       // Act
-      const page = await storeWith().parkedPage('eu', 3, { pk: { S: 'parked#eu#03' }, sk: { S: 'w' } }, 500, deadlineIn(5_000));
+      const page = await storeWith().parkedPage('eu', 3, { below: 6 }, { pk: { S: 'parked#eu#03' }, sk: { S: 'w' } }, 500, deadlineIn(5_000));
 
       // Assess
       expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
         TableName: STATE_TABLE,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': { S: 'parked#eu#03' } },
+        KeyConditionExpression: 'pk = :pk AND sk < :bucket',
+        ExpressionAttributeValues: { ':pk': { S: 'parked#eu#03' }, ':bucket': { S: '0000000006#' } },
         ConsistentRead: true,
         Limit: 500,
         ExclusiveStartKey: { pk: { S: 'parked#eu#03' }, sk: { S: 'w' } },
@@ -491,54 +544,95 @@ describe('Class: StateStore', () => {
         parkedAtMs: 2_000,
         reason: 'slave unavailable',
         epoch: 2,
+        bucket: 4,
       });
       expect(page.changes.map((change) => change.change.kind)).toEqual(['put', 'delete', 'read-master', 'read-master']);
+      expect(page.changes.map((change) => change.bucket)).toEqual([4, 5, 5, 0]);
     });
 
-    it('deletes applied changes in transactions of conditional deletes, keeping those a newer park replaced, counting those deleted', async () => {
-      // Prepare: the first transaction is cancelled because the second change was replaced meanwhile
-      ddb
-        .on(TransactWriteItemsCommand)
-        .rejectsOnce(new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: { httpStatusCode: 400 }, CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }] }))
-        .resolves({});
-      const applied = parkedChange('a', { sequenceNumber: '7', epoch: 2 });
-      const overwritten = parkedChange('b', { sequenceNumber: '8', epoch: 2 });
+    it('reads a page of the open bucket of one partition', async () => {
+      // Prepare
+      ddb.on(QueryCommand).resolves({ Items: [] });
 
       // Act
-      const deleted = await storeWith().deleteApplied('eu', [applied, overwritten], deadlineIn(5_000));
+      await storeWith().parkedPage('eu', 15, { open: 6 }, undefined, 1, deadlineIn(5_000));
 
       // Assess
-      expect(deleted).toBe(1);
-      const key = expectedParkedKey('eu', applied.keyId);
-      const calls = ddb.commandCalls(TransactWriteItemsCommand).map((call) => call.args[0].input.TransactItems ?? []);
-      expect(calls.map((items) => items.length)).toEqual([2, 1]);
-      expect(calls[1]?.[0]?.Delete).toEqual({
-        TableName: STATE_TABLE,
-        Key: { pk: { S: key.pk }, sk: { S: key.sk } },
-        ConditionExpression: 'seq = :seq AND epoch = :epoch',
-        ExpressionAttributeValues: { ':seq': { S: '7' }, ':epoch': { N: '2' } },
+      expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :bucket)',
+        ExpressionAttributeValues: { ':pk': { S: 'parked#eu#15' }, ':bucket': { S: '0000000006#' } },
+        ConsistentRead: true,
+        Limit: 1,
       });
     });
 
-    it('deletes at most 100 changes a transaction', async () => {
+    it('deletes drained changes of closed buckets with BatchWriteItem, each from the bucket it was read in', async () => {
       // Prepare
-      ddb.on(TransactWriteItemsCommand).resolves({});
-      const changes = Array.from({ length: 250 }, (_, index) => parkedChange(`k${index}`));
+      ddb.on(BatchWriteItemCommand).resolves({});
+      const changes = Array.from({ length: 30 }, (_, index) => ({ ...parkedChange(`k${index}`), bucket: index % 2 }));
 
       // Act
-      const deleted = await storeWith().deleteApplied('eu', changes, deadlineIn(5_000));
+      await storeWith().deleteParked('eu', changes, deadlineIn(5_000));
 
       // Assess
-      expect(deleted).toBe(250);
-      expect(ddb.commandCalls(TransactWriteItemsCommand).map((call) => call.args[0].input.TransactItems?.length).sort()).toEqual([100, 100, 50]);
+      const requests = ddb.commandCalls(BatchWriteItemCommand).flatMap((call) => call.args[0].input.RequestItems?.[STATE_TABLE] ?? []);
+      expect(requests).toHaveLength(30);
+      const expected = changes.map((change) => expectedParkedKey('eu', change.keyId, change.bucket));
+      expect(requests.map((request) => ({ pk: request.DeleteRequest?.Key?.pk?.S, sk: request.DeleteRequest?.Key?.sk?.S })).sort((a, b) => ((a.sk ?? '') < (b.sk ?? '') ? -1 : 1))).toEqual(expected.sort((a, b) => (a.sk < b.sk ? -1 : 1)));
     });
 
-    it('throws StateTableError when a delete fails for another reason', async () => {
+    it('throws StateTableError when a drained change cannot be deleted', async () => {
       // Prepare
-      ddb.on(TransactWriteItemsCommand).rejects(awsError('AccessDeniedException', 400, 'denied'));
+      ddb.on(BatchWriteItemCommand).rejects(awsError('AccessDeniedException', 400, 'denied'));
 
       // Act & Assess
-      await expect(storeWith().deleteApplied('eu', [parkedChange('a')], deadlineIn(5_000))).rejects.toBeInstanceOf(StateTableError);
+      await expect(storeWith().deleteParked('eu', [{ ...parkedChange('a'), bucket: 0 }], deadlineIn(5_000))).rejects.toThrow(/could not delete 1 drained changes of slave "eu": .*AccessDeniedException: denied/);
+    });
+
+    it('carries a change the slave refused over to the open bucket unless a change of the current epoch holds its key there', async () => {
+      // Prepare: the second key has a newer change in the open bucket already
+      ddb.on(PutItemCommand).resolvesOnce({}).rejectsOnce(conditionFailed());
+      const refused = [{ ...parkedChange('a', { epoch: 2 }), bucket: 4 }, { ...parkedChange('b', { epoch: 2 }), bucket: 4 }];
+
+      // Act
+      await storeWith({}).carryOver('eu', refused, 5, deadlineIn(5_000));
+
+      // Assess
+      const puts = ddb.commandCalls(PutItemCommand).map((call) => call.args[0].input);
+      expect(puts).toHaveLength(2);
+      expect(puts[0]).toMatchObject({
+        TableName: STATE_TABLE,
+        Item: { pk: { S: expectedParkedKey('eu', refused[0]?.keyId ?? '', 5).pk }, sk: { S: expectedParkedKey('eu', refused[0]?.keyId ?? '', 5).sk }, seq: { S: '100' }, epoch: { N: '2' } },
+        ConditionExpression: 'attribute_not_exists(pk) OR epoch < :epoch',
+        ExpressionAttributeValues: { ':epoch': { N: '2' } },
+      });
+    });
+
+    it('records the buckets drained and closes the open bucket only under its lease, at the bucket it read, once the older ones are drained', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolvesOnce({}).resolvesOnce({}).rejects(conditionFailed());
+      const store = storeWith();
+
+      // Act
+      const drained = await store.markDrained('eu', 5, 'drain-1', deadlineIn(5_000));
+      const closed = await store.closeBucket('eu', 5, 'drain-1', deadlineIn(5_000));
+      const refused = await store.closeBucket('eu', 5, 'drain-1', deadlineIn(5_000));
+
+      // Assess
+      expect([drained, closed, refused]).toEqual([true, true, false]);
+      const [markInput, closeInput] = ddb.commandCalls(UpdateItemCommand).map((call) => call.args[0].input);
+      expect(markInput).toMatchObject({
+        Key: SLAVE_KEY,
+        UpdateExpression: 'SET drained_below = :bucket',
+        ConditionExpression: 'lease_owner = :owner AND (attribute_not_exists(#bucket) OR #bucket = :bucket)',
+        ExpressionAttributeValues: { ':bucket': { N: '5' }, ':owner': { S: 'drain-1' } },
+      });
+      expect(closeInput).toMatchObject({
+        Key: SLAVE_KEY,
+        UpdateExpression: 'SET #bucket = :next',
+        ConditionExpression: 'lease_owner = :owner AND (attribute_not_exists(#bucket) OR #bucket = :bucket) AND (attribute_not_exists(drained_below) OR drained_below = :bucket)',
+        ExpressionAttributeValues: { ':bucket': { N: '5' }, ':next': { N: '6' }, ':owner': { S: 'drain-1' } },
+      });
     });
 
     it('counts the parked changes of every partition, page by page, strongly consistently', async () => {
@@ -702,7 +796,7 @@ describe('Class: StateStore', () => {
       const state = await storeWith().startCopy('eu', deadlineIn(5_000));
 
       // Assess
-      expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, { ConditionExpression: 'attribute_not_exists(epoch) OR epoch = :epoch', ExpressionAttributeValues: expect.objectContaining({ ':epoch': { N: '0' }, ':pending': { S: 'pending' }, ':reason': { S: 'initial copy pending' } }) as Record<string, AttributeValue> });
+      expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, { ConditionExpression: '(attribute_not_exists(epoch) OR epoch = :epoch) AND (attribute_not_exists(#bucket) OR #bucket = :bucket)', ExpressionAttributeValues: expect.objectContaining({ ':epoch': { N: '0' }, ':bucket': { N: '0' }, ':pending': { S: 'pending' }, ':reason': { S: 'initial copy pending' } }) as Record<string, AttributeValue> });
       expect(state).toMatchObject({ mode: 'live', epoch: 4 });
     });
   });

@@ -5,8 +5,6 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
-  TransactionCanceledException,
-  TransactWriteItemsCommand,
   UpdateItemCommand,
   type AttributeValue,
   type BatchGetItemCommandInput,
@@ -16,7 +14,6 @@ import {
   type GetItemCommandInput,
   type PutItemCommandInput,
   type QueryCommandInput,
-  type TransactWriteItemsCommandInput,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
@@ -29,7 +26,7 @@ import { awsError } from './writes';
 type Item = Record<string, AttributeValue>;
 
 /** A slave's state as the fake keeps it, changed in place by the calls it answers. */
-type SlaveRecord = { -readonly [K in keyof SlaveItemOptions]: SlaveItemOptions[K] } & { mode: 'live' | 'parked'; generation: number; epoch: number; leaseUntil?: number };
+type SlaveRecord = { -readonly [K in keyof SlaveItemOptions]: SlaveItemOptions[K] } & { mode: 'live' | 'parked'; generation: number; epoch: number; bucket: number; drainedBelow: number; leaseUntil?: number };
 
 /** What the slave table answers one BatchWriteItem with. */
 export type SlaveAnswer = (requests: NonNullable<BatchWriteItemCommandInput['RequestItems']>[string]) => Promise<object>;
@@ -38,7 +35,7 @@ export type SlaveAnswer = (requests: NonNullable<BatchWriteItemCommandInput['Req
  * The state table (and the master and slaves around it) in memory, behind a file's one mocked DynamoDBClient. It
  * answers the calls of the drain, the live path's parking, the copy and the command-line tool as DynamoDB would,
  * conditions included, and logs what reached the slaves and the state table in order (`write orders-eu put a=1`,
- * `park eu a`, `live eu`, `delete a`), so a test can state the order of events.
+ * `park eu a`, `live eu`, `close eu 0`, `delete a`), so a test can state the order of events.
  */
 export class FakeStateTable {
   public readonly slaves = new Map<string, SlaveRecord>();
@@ -58,17 +55,17 @@ export class FakeStateTable {
    * Runs after a Query of one partition of a slave's parked changes (`parked#eu#03`) is answered, as a stream
    * invocation parking while a drain's pass reads would: what it parks is not in that answer.
    */
-  public afterParkedQuery: ((slave: string, partition: string) => void) | undefined;
+  public afterParkedQuery: ((slave: string, partition: string, range: 'closed' | 'open') => void) | undefined;
 
   public constructor(private readonly now: () => number = Date.now) {}
 
   public setSlave(slave: string, options: SlaveItemOptions & { leaseUntil?: number }): void {
-    this.slaves.set(slave, { mode: 'parked', generation: 1, epoch: 0, ...options });
+    this.slaves.set(slave, { mode: 'parked', generation: 1, epoch: 0, bucket: 0, drainedBelow: 0, ...options });
   }
 
-  /** Parks a change of item `pk = id` for a slave, where `StateStore.park` would put it. */
+  /** Parks a change of item `pk = id` for a slave, where `StateStore.parkAndAnnounce` would put it: in the open bucket unless told. */
   public park(slave: string, id: string, options: ParkedItemOptions = {}): void {
-    const { pk, sk } = parkedKeyOf(slave, { pk: { S: id } });
+    const { pk, sk } = parkedKeyOf(slave, { pk: { S: id } }, options.bucket ?? this.slaves.get(slave)?.bucket ?? 0);
     this.parked.set(`${pk}|${sk}`, { pk: { S: pk }, sk: { S: sk }, ...parkedItem(id, options) });
   }
 
@@ -81,11 +78,7 @@ export class FakeStateTable {
     ddb.on(UpdateItemCommand).callsFake((input: UpdateItemCommandInput) => this.updateItem(input));
     ddb.on(QueryCommand).callsFake((input: QueryCommandInput) => Promise.resolve(this.query(input)));
     ddb.on(DeleteItemCommand).callsFake((input: DeleteItemCommandInput) => this.deleteItem(input));
-    ddb.on(TransactWriteItemsCommand).callsFake((input: TransactWriteItemsCommandInput) => this.transactDeletes(input));
-    ddb.on(PutItemCommand).callsFake((input: PutItemCommandInput) => {
-      this.keep(input.Item ?? {});
-      return Promise.resolve({});
-    });
+    ddb.on(PutItemCommand).callsFake((input: PutItemCommandInput) => this.putItem(input));
     ddb.on(BatchGetItemCommand).callsFake((input: BatchGetItemCommandInput) => this.batchGetItem(input));
     ddb.on(BatchWriteItemCommand).callsFake((input: BatchWriteItemCommandInput) => this.batchWriteItem(input));
   }
@@ -106,7 +99,12 @@ export class FakeStateTable {
     const answer = this.slaveAnswers.get(table ?? '');
     const response = answer === undefined ? {} : await answer(requests);
     for (const request of requests) {
-      if (table === STATE_TABLE) {
+      if (table === STATE_TABLE && request.DeleteRequest !== undefined) {
+        const id = `${request.DeleteRequest.Key?.pk?.S ?? ''}|${request.DeleteRequest.Key?.sk?.S ?? ''}`;
+        const item = this.parked.get(id);
+        this.parked.delete(id);
+        this.events.push(`delete ${item?.key?.M?.pk?.S ?? id}`);
+      } else if (table === STATE_TABLE) {
         const item = request.PutRequest?.Item ?? {};
         this.keep(item);
         this.events.push(`park ${item.pk?.S?.split('#')[1] ?? item.pk?.S ?? ''} ${item.key?.M?.pk?.S ?? ''}`.trimEnd());
@@ -187,10 +185,23 @@ export class FakeStateTable {
       this.events.push(`copied ${slave}`);
       return {};
     }
+    if (expression === 'SET drained_below = :bucket') {
+      if (state === undefined || state.leaseOwner !== owner || String(state.bucket) !== values[':bucket']?.N) return failed();
+      state.drainedBelow = state.bucket;
+      this.events.push(`drained ${slave} below ${state.bucket}`);
+      return {};
+    }
+    if (expression === 'SET #bucket = :next') {
+      if (state === undefined || state.leaseOwner !== owner || String(state.bucket) !== values[':bucket']?.N || state.drainedBelow !== state.bucket) return failed();
+      this.events.push(`close ${slave} ${state.bucket}`);
+      state.bucket += 1;
+      return {};
+    }
     if (expression.startsWith('SET #mode = :parked')) {
       const epoch = Number(values[':epoch']?.N);
-      if (state !== undefined && state.epoch !== epoch) return failed();
-      const next: SlaveRecord = state ?? { mode: 'parked', generation: 0, epoch };
+      const bucket = Number(values[':bucket']?.N);
+      if (state !== undefined && (state.epoch !== epoch || state.bucket !== bucket)) return failed();
+      const next: SlaveRecord = state ?? { mode: 'parked', generation: 0, epoch, bucket, drainedBelow: 0 };
       next.mode = 'parked';
       next.generation += 1;
       next.parkedSince ??= this.now();
@@ -202,58 +213,49 @@ export class FakeStateTable {
     throw new Error(`the fake state table does not know the update "${expression}"`);
   }
 
-  private query(input: QueryCommandInput): { Items?: Item[]; Count?: number } {
+  /** Answers a Query of one partition key in sort key order, page by page; of parked changes, in a range of buckets. */
+  private query(input: QueryCommandInput): { Items?: Item[]; Count?: number; LastEvaluatedKey?: Item } {
     const pk = input.ExpressionAttributeValues?.[':pk']?.S ?? '';
-    const items = [...this.parked.values(), ...this.rows.values()].filter((item) => item.pk?.S === pk);
+    const bucket = input.ExpressionAttributeValues?.[':bucket']?.S;
+    const condition = input.KeyConditionExpression ?? '';
+    const inRange = (sk: string): boolean => bucket === undefined || (condition.includes('sk < :bucket') ? sk < bucket : sk.startsWith(bucket));
+    const after = input.ExclusiveStartKey?.sk?.S;
+    const items = [...this.parked.values(), ...this.rows.values()]
+      .filter((item) => item.pk?.S === pk && inRange(item.sk?.S ?? '') && (after === undefined || (item.sk?.S ?? '') > after))
+      .sort((a, b) => ((a.sk?.S ?? '') < (b.sk?.S ?? '') ? -1 : 1));
     if (input.Select === 'COUNT') return { Count: items.length };
-    if (pk.startsWith('parked#')) this.afterParkedQuery?.(pk.split('#')[1] ?? '', pk);
-    return { Items: items };
+    if (pk.startsWith('parked#')) this.afterParkedQuery?.(pk.split('#')[1] ?? '', pk, condition.includes('sk < :bucket') ? 'closed' : 'open');
+    const page = input.Limit === undefined ? items : items.slice(0, input.Limit);
+    const last = page.at(-1);
+    return { Items: page, ...(page.length < items.length && last !== undefined ? { LastEvaluatedKey: { pk: { S: pk }, sk: { S: last.sk?.S ?? '' } } } : {}) };
   }
 
-  /**
-   * Answers a transaction of conditional deletes of parked changes as DynamoDB does: all or nothing, cancelled with a
-   * reason per action when one condition fails.
-   */
-  private transactDeletes(input: TransactWriteItemsCommandInput): Promise<object> {
-    const deletes = (input.TransactItems ?? []).map((action) => action.Delete);
-    const reasons = deletes.map((action) => {
-      const item = this.parked.get(`${action?.Key?.pk?.S ?? ''}|${action?.Key?.sk?.S ?? ''}`);
-      const values = action?.ExpressionAttributeValues ?? {};
-      return item !== undefined && item.seq?.S === values[':seq']?.S && item.epoch?.N === values[':epoch']?.N ? { Code: 'None' } : { Code: 'ConditionalCheckFailed' };
-    });
-    if (reasons.some((reason) => reason.Code !== 'None')) {
-      return Promise.reject(new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: { httpStatusCode: 400 }, CancellationReasons: reasons }));
+  /** Keeps an item; a parked change carried over by the drain only where no change of the current epoch is. */
+  private putItem(input: PutItemCommandInput): Promise<object> {
+    const item = input.Item ?? {};
+    const held = this.parked.get(`${item.pk?.S ?? ''}|${item.sk?.S ?? ''}`);
+    if (input.ConditionExpression !== undefined && held !== undefined && Number(held.epoch?.N) >= Number(input.ExpressionAttributeValues?.[':epoch']?.N)) {
+      return Promise.reject(awsError('ConditionalCheckFailedException', 400, 'The conditional request failed'));
     }
-    for (const action of deletes) {
-      const id = `${action?.Key?.pk?.S ?? ''}|${action?.Key?.sk?.S ?? ''}`;
-      const item = this.parked.get(id);
-      this.parked.delete(id);
-      this.events.push(`delete ${item?.key?.M?.pk?.S ?? ''}`);
-    }
+    this.keep(item);
+    if (input.ConditionExpression !== undefined) this.events.push(`carry ${item.key?.M?.pk?.S ?? ''} to ${Number(item.sk?.S?.slice(0, 10))}`);
     return Promise.resolve({});
   }
 
   private deleteItem(input: DeleteItemCommandInput): Promise<object> {
     const id = `${input.Key?.pk?.S ?? ''}|${input.Key?.sk?.S ?? ''}`;
-    if (input.ConditionExpression === undefined) {
-      this.rows.delete(id);
-      this.events.push(`delete ${id}`);
-      return Promise.resolve({});
-    }
-    const item = this.parked.get(id);
-    const values = input.ExpressionAttributeValues ?? {};
-    if (item === undefined || item.seq?.S !== values[':seq']?.S || item.epoch?.N !== values[':epoch']?.N) {
-      return Promise.reject(awsError('ConditionalCheckFailedException', 400, 'The conditional request failed'));
-    }
-    this.parked.delete(id);
-    this.events.push(`delete ${item.key?.M?.pk?.S ?? ''}`);
+    this.rows.delete(id);
+    this.events.push(`delete ${id}`);
     return Promise.resolve({});
   }
 }
 
-/** Where the state store keeps a parked change of `key`: partition and sort key from the key's SHA-256 digest. */
-export function parkedKeyOf(slave: string, key: Item): { pk: string; sk: string } {
+/**
+ * Where the state store keeps a parked change of `key` in a bucket: partition and sort key from the key's SHA-256
+ * digest, the sort key after the bucket's number.
+ */
+export function parkedKeyOf(slave: string, key: Item, bucket = 0): { pk: string; sk: string } {
   const digest = createHash('sha256').update(keyIdentity(key)).digest();
-  return { pk: `parked#${slave}#${String(digest.readUInt32BE(0) % 16).padStart(2, '0')}`, sk: digest.toString('base64url') };
+  return { pk: `parked#${slave}#${String(digest.readUInt32BE(0) % 16).padStart(2, '0')}`, sk: `${String(bucket).padStart(10, '0')}#${digest.toString('base64url')}` };
 }
 

@@ -14,6 +14,8 @@ export interface SlaveItemOptions {
   readonly reason?: string;
   readonly copy?: 'pending' | 'done';
   readonly leaseOwner?: string;
+  readonly bucket?: number;
+  readonly drainedBelow?: number;
 }
 
 /** A slave's state item as the state table holds it. */
@@ -28,6 +30,8 @@ export function slaveItem(slave: string, options: SlaveItemOptions = {}): Item {
     ...(options.reason === undefined ? {} : { reason: { S: options.reason } }),
     ...(options.copy === undefined ? {} : { copy_state: { S: options.copy } }),
     ...(options.leaseOwner === undefined ? {} : { lease_owner: { S: options.leaseOwner } }),
+    ...(options.bucket === undefined ? {} : { bucket: { N: String(options.bucket) } }),
+    ...(options.drainedBelow === undefined ? {} : { drained_below: { N: String(options.drainedBelow) } }),
   };
 }
 
@@ -38,6 +42,8 @@ export interface ParkedItemOptions {
   readonly epoch?: number;
   readonly createdAt?: number;
   readonly parkedAt?: number;
+  /** The bucket it is kept in; the slave's open bucket when absent. */
+  readonly bucket?: number;
 }
 
 /** A parked change of item `pk = id` as the state table holds it (its own key left out: the drain reads none of it). */
