@@ -5,7 +5,7 @@ import { readCurrentItems } from './item-reader';
 import { drainMetrics, type DrainReport } from './metrics';
 import { retryTuningOf, type BackoffPolicy, type RetryTuning } from './retry';
 import { isRejectedItem, writeToSlave } from './slave-writer';
-import { partitions, StateStore, type ParkedChange, type ParkedPage, type SlaveState } from './state-store';
+import { bucketPrefix, partitions, StateStore, type ParkedChange, type ParkedPage, type SlaveState } from './state-store';
 import type { Telemetry } from './telemetry';
 import { Deadline, REQUEST_TIMEOUT_MS } from './timing';
 import type { ReplicatorConfig, SlaveConfig, WriteRequest } from './types';
@@ -79,23 +79,25 @@ async function drainSlave(slave: SlaveConfig, context: DrainContext): Promise<Dr
   const { store, deadline, owner, now } = context;
   let state = await store.readSlaveState(slave.name, deadline);
   if (!state.exists && slave.initialCopy === true) state = await store.startCopy(slave.name, deadline);
-  if (state.mode === 'live') return { mode: 'live', drained: 0, pending: 0, oldestParkedAgeSeconds: 0, errors: [] };
+  const toClean = state.cleanedBelow < state.drainedBelow;
+  if (state.mode === 'live' && !toClean) return { mode: 'live', drained: 0, pending: 0, oldestParkedAgeSeconds: 0, errors: [] };
   const ageOf = (current: SlaveState): number => (current.parkedSince === undefined ? 0 : Math.max(0, Math.round((now() - current.parkedSince) / 1000)));
   // Nothing is applied to a slave waiting for its copy, or paused; its backlog and age are still reported, so that the
   // parked-age alarm sees a long pause.
-  if (state.copy === 'pending' || slave.enabled === false) {
-    return { mode: 'parked', drained: 0, pending: await store.countParked(slave.name, deadline), oldestParkedAgeSeconds: ageOf(state), errors: [] };
+  if (state.mode === 'parked' && (state.copy === 'pending' || slave.enabled === false)) {
+    return { mode: 'parked', drained: 0, pending: await store.countParked(slave.name, state, deadline), oldestParkedAgeSeconds: ageOf(state), errors: [] };
   }
   const leased = await store.takeDrainLease(slave.name, owner, context.leaseUntil, deadline);
   if (leased === undefined) {
-    return { mode: 'parked', drained: 0, pending: await store.countParked(slave.name, deadline), oldestParkedAgeSeconds: ageOf(state), errors: ['another drain holds this slave'] };
+    const pending = state.mode === 'live' ? 0 : await store.countParked(slave.name, state, deadline);
+    return { mode: state.mode, drained: 0, pending, oldestParkedAgeSeconds: ageOf(state), errors: state.mode === 'live' ? [] : ['another drain holds this slave'] };
   }
   let drained = 0;
   const errors: string[] = [];
-  // Rounds in a row that found changes to apply and applied none: two mean that the slave rejects all that is left.
-  let idleRounds = 0;
   try {
-    while (!deadline.isOver() && idleRounds < 2) {
+    // What earlier drains applied is deleted first, off the path of the catch-up that made it.
+    if (toClean) await deleteDrained(slave, leased, context);
+    while (leased.mode === 'parked' && !deadline.isOver()) {
       // The generation is read before each round: if nothing is announced during the round and the round finds the
       // open bucket empty, no change can be waiting, so the slave may go live.
       const before = await store.readSlaveState(slave.name, deadline);
@@ -109,12 +111,13 @@ async function drainSlave(slave: SlaveConfig, context: DrainContext): Promise<Dr
       if (closed.stopped || (before.drainedBelow < before.bucket && !(await store.markDrained(slave.name, before.bucket, owner, deadline)))) break;
       const probe = await probeOpenBucket(slave, before, context);
       errors.push(...probe.errors);
-      idleRounds = closed.applied + probe.applied > 0 || probe.empty ? 0 : idleRounds + 1;
       if (probe.empty) {
         if (await store.markLive(slave.name, before.generation, owner, deadline)) return { mode: 'live', drained, pending: 0, oldestParkedAgeSeconds: 0, errors };
         continue;
       }
-      // The slave took a write just now: close the open bucket, for the next round to drain it.
+      // A round that found changes to apply and applied none: the slave rejects every item that is left.
+      if (probe.current > 0 && probe.applied + closed.applied === 0) break;
+      // The slave answered just now: close the open bucket, for the next round to drain it.
       if (!probe.answered || !(await store.closeBucket(slave.name, before.bucket, owner, deadline))) break;
     }
     if (errors.length > 0) await store.noteDrainStopped(slave.name, owner, errors[0] ?? '', deadline);
@@ -124,7 +127,29 @@ async function drainSlave(slave: SlaveConfig, context: DrainContext): Promise<Dr
     });
   }
   const after = await store.readSlaveState(slave.name, deadline);
-  return { mode: after.mode, drained, pending: await store.countParked(slave.name, deadline), oldestParkedAgeSeconds: ageOf(after), errors };
+  const pending = after.mode === 'live' ? 0 : await store.countParked(slave.name, after, deadline);
+  return { mode: after.mode, drained, pending, oldestParkedAgeSeconds: after.mode === 'live' ? 0 : ageOf(after), errors };
+}
+
+/**
+ * Deletes the changes of the drained buckets (below `drainedBelow`): applied, stale, or copies that landed after
+ * their bucket was read. Time left over is the limit; what is not deleted waits for the next drain.
+ */
+async function deleteDrained(slave: SlaveConfig, state: SlaveState, context: DrainContext): Promise<void> {
+  const { store, deadline, owner } = context;
+  const finished = await Promise.all(
+    partitions().map(async (partition) => {
+      let start: ParkedPage['next'];
+      do {
+        if (deadline.isOver()) return false;
+        const page = await store.parkedPage(slave.name, partition, { below: state.drainedBelow }, start, DRAIN_PAGE_SIZE, deadline);
+        await store.deleteParked(slave.name, page.changes, deadline);
+        start = page.next;
+      } while (start !== undefined);
+      return true;
+    }),
+  );
+  if (finished.every(Boolean)) await store.markCleaned(slave.name, state.drainedBelow, owner, deadline);
 }
 
 interface ClosedResult {
@@ -135,37 +160,43 @@ interface ClosedResult {
 }
 
 /**
- * Drains the closed buckets, every partition at once, each page by page in its sort keys' order. One key's changes
- * are in one partition, oldest bucket first, so they are applied in order. What nothing may apply is deleted unapplied:
- * a change of a bucket below `drainedBelow` (it landed after the drain's read of its bucket, and was kept again in a
- * newer one) and a change kept under an earlier epoch (it landed after its slave went live; its batch was re-delivered
- * and applied). A change whose item the slave rejects is carried over to the open bucket, so the others go on; any
- * other failure stops the partition there, its changes left in the closed bucket for the next drain.
+ * Drains the closed bucket, every partition at once, each page by page in sort key order from its cursor, which is
+ * saved after each page so that the next drain goes on from there. One key's changes share a partition, oldest bucket
+ * first, so they are applied in order. Nothing is deleted here: once the bucket is drained, no drain reads it again,
+ * and the next drain deletes it. A change kept under an earlier epoch landed after its slave went live (its batch was
+ * re-delivered and applied directly) and is not applied. A change whose item the slave rejects is carried over to the
+ * open bucket, so the others go on; any other failure stops the partition there, for the next drain.
  */
 async function drainClosedBuckets(slave: SlaveConfig, state: SlaveState, context: DrainContext): Promise<ClosedResult> {
-  const { store, deadline } = context;
+  const { store, deadline, owner } = context;
   let applied = 0;
   let stopped = false;
   const errors: string[] = [];
+  if (state.drainedBelow >= state.bucket) return { applied, stopped, errors };
   await Promise.all(
     partitions().map(async (partition) => {
+      const cursor = state.cursors.get(partition);
       let start: ParkedPage['next'];
       do {
         if (stopped || deadline.isOver()) {
           stopped = true;
           return;
         }
-        const page = await store.parkedPage(slave.name, partition, { below: state.bucket }, start, DRAIN_PAGE_SIZE, deadline);
+        const page = await store.parkedPage(slave.name, partition, { after: cursor ?? bucketPrefix(state.drainedBelow), below: state.bucket }, start, DRAIN_PAGE_SIZE, deadline);
         start = page.next;
-        const unapplicable = page.changes.filter((change) => change.bucket < state.drainedBelow || change.epoch < state.epoch);
-        const current = page.changes.filter((change) => change.bucket >= state.drainedBelow && change.epoch >= state.epoch);
+        const current = page.changes.filter((change) => change.sortKey !== cursor && change.epoch >= state.epoch);
         const result = await applyChanges(slave, current, context);
         errors.push(...result.errors);
-        if (result.rejected.length > 0) await store.carryOver(slave.name, result.rejected, state.bucket, deadline);
-        await store.deleteParked(slave.name, [...unapplicable, ...result.applied, ...result.rejected], deadline);
-        applied += result.applied.length;
         if (result.applied.length + result.rejected.length < current.length) {
           stopped = true;
+          return;
+        }
+        if (result.rejected.length > 0) await store.carryOver(slave.name, result.rejected, state.bucket, deadline);
+        applied += result.applied.length;
+        const last = page.changes.at(-1);
+        if (start !== undefined && last !== undefined && !(await store.saveCursor(slave.name, partition, last.sortKey, owner, deadline))) {
+          stopped = true;
+          errors.push('the drain lost its lease to another drain');
           return;
         }
       } while (start !== undefined);
@@ -179,6 +210,8 @@ interface ProbeResult {
   readonly empty: boolean;
   /** The slave answered the changes it was given (took some, or rejected their items), or they were all stale. */
   readonly answered: boolean;
+  /** Changes of the current epoch found (stale ones are not applied). */
+  readonly current: number;
   readonly applied: number;
   readonly errors: string[];
 }
@@ -195,7 +228,7 @@ async function probeOpenBucket(slave: SlaveConfig, state: SlaveState, context: D
   const current = found.filter((change) => change.epoch >= state.epoch);
   const result = await applyChanges(slave, current, context);
   const answered = current.length === 0 || result.applied.length + result.rejected.length > 0;
-  return { empty: found.length === 0, answered, applied: result.applied.length, errors: result.errors };
+  return { empty: found.length === 0, answered, current: current.length, applied: result.applied.length, errors: result.errors };
 }
 
 /** What became of parked changes sent to a slave: taken, rejected (the slave refuses their items), or neither. */

@@ -59,9 +59,17 @@ export interface SlaveState {
   readonly bucket: number;
   /**
    * Every bucket below this one has been read by a drain after it was closed, in full, and applied; what is found in
-   * one of them later landed after that read, and was kept again in a newer bucket: the drain deletes it unapplied.
+   * one of them later landed after that read, and was kept again in a newer bucket. No drain reads them again: the
+   * next one deletes them (see `cleanedBelow`).
    */
   readonly drainedBelow: number;
+  /**
+   * Per partition, the sort key of the last change a drain applied from the closed bucket it is draining, so that the
+   * next drain goes on after it. Cleared when that bucket is drained.
+   */
+  readonly cursors: ReadonlyMap<number, string>;
+  /** Every change below this bucket has been deleted; those from here up to `drainedBelow` wait for the next drain. */
+  readonly cleanedBelow: number;
   /** The drain holding the slave's lease, if any. */
   readonly leaseOwner?: string;
   /** When the slave was parked, epoch ms: the age of its oldest parked change is at most `now - parkedSince`. */
@@ -87,9 +95,10 @@ export interface ParkedChange {
   readonly epoch: number;
 }
 
-/** A parked change as read back from the state table, with the bucket it was kept in. */
+/** A parked change as read back from the state table, with the bucket it was kept in and its item's sort key. */
 export interface StoredChange extends ParkedChange {
   readonly bucket: number;
+  readonly sortKey: string;
 }
 
 /** Where a parker keeps its changes and announces them: the slave's epoch and open bucket, as it read them. */
@@ -113,8 +122,11 @@ export interface NotKept {
   readonly error: Error;
 }
 
-/** Which of a slave's buckets a page of parked changes comes from. */
-export type BucketRange = { readonly below: number } | { readonly open: number };
+/**
+ * Which of a slave's parked changes a page comes from: those of the buckets below `below` whose sort key is after
+ * `after` (a closed bucket being drained, after its cursor), or of the open bucket.
+ */
+export type BucketRange = { readonly after?: string; readonly below: number } | { readonly open: number };
 
 /** A stream record that can never be applied, kept whole for `redrive`. */
 export interface RejectedRecord {
@@ -361,19 +373,14 @@ export class StateStore {
     return now ?? this.readSlaveState(slave, deadline);
   }
 
-  /**
-   * One page of one partition of a slave's parked changes, strongly consistent: of the buckets below a number (the
-   * closed ones, oldest bucket first), or of the open bucket.
-   */
+  /** One page of one partition of a slave's parked changes, strongly consistent, in sort key order (oldest bucket first). */
   public async parkedPage(slave: string, partition: number, range: BucketRange, start: Record<string, AttributeValue> | undefined, limit: number, deadline: Deadline): Promise<ParkedPage> {
-    const below = 'below' in range;
     const response = await this.call(
       (signal) =>
         this.client.send(
           new QueryCommand({
             TableName: this.tableName,
-            KeyConditionExpression: below ? 'pk = :pk AND sk < :bucket' : 'pk = :pk AND begins_with(sk, :bucket)',
-            ExpressionAttributeValues: { ':pk': { S: parkedPartitionKey(slave, partition) }, ':bucket': { S: bucketPrefix(below ? range.below : range.open) } },
+            ...keyCondition(parkedPartitionKey(slave, partition), range),
             ConsistentRead: true,
             Limit: limit,
             ...(start === undefined ? {} : { ExclusiveStartKey: start }),
@@ -387,10 +394,10 @@ export class StateStore {
   }
 
   /**
-   * Deletes parked changes of closed buckets, unconditionally: a closed bucket takes no announced change, so what a
-   * delete may find there in place of the change read is one its parker keeps again in the open bucket.
+   * Deletes parked changes of drained buckets (below `drainedBelow`), unconditionally: no drain reads them again, and
+   * a closed bucket takes no announced change, so what a delete may find there is a copy its parker kept again.
    */
-  public async deleteParked(slave: string, changes: readonly StoredChange[], deadline: Deadline): Promise<void> {
+  public async deleteParked(slave: string, changes: readonly Pick<StoredChange, 'keyId' | 'bucket'>[], deadline: Deadline): Promise<void> {
     const writes: WriteRequest[] = changes.map((change) => {
       const key = parkedKey(slave, change.keyId, change.bucket);
       return { kind: 'delete', keyId: keyIdentity(key), key };
@@ -405,7 +412,7 @@ export class StateStore {
    * the next bucket without losing them. A key the open bucket holds already under the current epoch has a newer
    * change there, which stays; one kept there under an earlier epoch is stale, and is replaced.
    */
-  public async carryOver(slave: string, changes: readonly StoredChange[], openBucket: number, deadline: Deadline): Promise<void> {
+  public async carryOver(slave: string, changes: readonly ParkedChange[], openBucket: number, deadline: Deadline): Promise<void> {
     const semaphore = new Semaphore(this.options.concurrency);
     await Promise.all(
       changes.map((change) =>
@@ -433,17 +440,42 @@ export class StateStore {
     );
   }
 
-  /** Records that every bucket below the open one has been read and applied, if this drain still holds the lease. */
+  /** Records where a drain stands in one partition of the closed bucket, if it still holds the lease. */
+  public async saveCursor(slave: string, partition: number, sortKey: string, owner: string, deadline: Deadline): Promise<boolean> {
+    const updated = await this.updateSlave(
+      slave,
+      { UpdateExpression: `SET ${cursorAttribute(partition)} = :sk`, ConditionExpression: 'lease_owner = :owner', ExpressionAttributeValues: { ':sk': { S: sortKey }, ':owner': { S: owner } } },
+      `save slave "${slave}"'s drain cursor`,
+      deadline,
+    );
+    return updated !== undefined;
+  }
+
+  /**
+   * Records that every bucket below the open one has been read and applied, clearing the cursors, if this drain still
+   * holds the lease.
+   */
   public async markDrained(slave: string, bucket: number, owner: string, deadline: Deadline): Promise<boolean> {
     const updated = await this.updateSlave(
       slave,
       {
-        UpdateExpression: 'SET drained_below = :bucket',
+        UpdateExpression: `SET drained_below = :bucket REMOVE ${partitions().map(cursorAttribute).join(', ')}`,
         ConditionExpression: 'lease_owner = :owner AND (attribute_not_exists(#bucket) OR #bucket = :bucket)',
         ExpressionAttributeNames: { '#bucket': 'bucket' },
         ExpressionAttributeValues: { ':bucket': { N: String(bucket) }, ':owner': { S: owner } },
       },
       `record slave "${slave}"'s buckets below ${bucket} drained`,
+      deadline,
+    );
+    return updated !== undefined;
+  }
+
+  /** Records that every change below `bucket` has been deleted, if this drain still holds the lease. */
+  public async markCleaned(slave: string, bucket: number, owner: string, deadline: Deadline): Promise<boolean> {
+    const updated = await this.updateSlave(
+      slave,
+      { UpdateExpression: 'SET cleaned_below = :bucket', ConditionExpression: 'lease_owner = :owner', ExpressionAttributeValues: { ':bucket': { N: String(bucket) }, ':owner': { S: owner } } },
+      `record slave "${slave}"'s buckets below ${bucket} deleted`,
       deadline,
     );
     return updated !== undefined;
@@ -458,7 +490,9 @@ export class StateStore {
       slave,
       {
         UpdateExpression: 'SET #bucket = :next',
-        ConditionExpression: 'lease_owner = :owner AND (attribute_not_exists(#bucket) OR #bucket = :bucket) AND (attribute_not_exists(drained_below) OR drained_below = :bucket)',
+        // A state without a bucket has bucket 0 open and nothing drained.
+        ConditionExpression:
+          'lease_owner = :owner AND (attribute_not_exists(#bucket) OR #bucket = :bucket) AND ((attribute_not_exists(#bucket) AND attribute_not_exists(drained_below)) OR drained_below = :bucket)',
         ExpressionAttributeNames: { '#bucket': 'bucket' },
         ExpressionAttributeValues: { ':bucket': { N: String(bucket) }, ':next': { N: String(bucket + 1) }, ':owner': { S: owner } },
       },
@@ -468,9 +502,18 @@ export class StateStore {
     return updated !== undefined;
   }
 
-  /** How many changes are parked for a slave: every partition counted, strongly consistent. */
-  public async countParked(slave: string, deadline: Deadline): Promise<number> {
-    const counts = await Promise.all(partitions().map(async (partition) => (await this.query(parkedPartitionKey(slave, partition), 'COUNT', `count slave "${slave}"'s parked changes`, deadline)).count));
+  /**
+   * How many changes are parked for a slave and not applied yet: in every partition, those after its drain cursor (or
+   * from the first bucket not drained), strongly consistent.
+   */
+  public async countParked(slave: string, state: SlaveState, deadline: Deadline): Promise<number> {
+    const counts = await Promise.all(
+      partitions().map(async (partition) => {
+        const after = state.cursors.get(partition) ?? bucketPrefix(state.drainedBelow);
+        const condition = { KeyConditionExpression: 'pk = :pk AND sk > :after', ExpressionAttributeValues: { ':pk': { S: parkedPartitionKey(slave, partition) }, ':after': { S: after } } };
+        return (await this.query(condition, 'COUNT', `count slave "${slave}"'s parked changes`, deadline)).count;
+      }),
+    );
     return counts.reduce((sum, count) => sum + count, 0);
   }
 
@@ -564,7 +607,8 @@ export class StateStore {
   }
 
   /** Every item of one partition key (or their count), strongly consistent, page after page. */
-  private async query(pk: string, select: 'COUNT' | 'ALL_ATTRIBUTES', what: string, deadline: Deadline): Promise<{ items: Record<string, AttributeValue>[]; count: number }> {
+  private async query(condition: KeyCondition | string, select: 'COUNT' | 'ALL_ATTRIBUTES', what: string, deadline: Deadline): Promise<{ items: Record<string, AttributeValue>[]; count: number }> {
+    const { KeyConditionExpression, ExpressionAttributeValues } = typeof condition === 'string' ? { KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: condition } } } : condition;
     const items: Record<string, AttributeValue>[] = [];
     let count = 0;
     let start: Record<string, AttributeValue> | undefined;
@@ -574,8 +618,8 @@ export class StateStore {
           this.client.send(
             new QueryCommand({
               TableName: this.tableName,
-              KeyConditionExpression: 'pk = :pk',
-              ExpressionAttributeValues: { ':pk': { S: pk } },
+              KeyConditionExpression,
+              ExpressionAttributeValues,
               Select: select,
               ConsistentRead: true,
               ...(start === undefined ? {} : { ExclusiveStartKey: start }),
@@ -658,8 +702,28 @@ function parkedKey(slave: string, keyId: string, bucket: number): AttributeMap {
   return { pk: { S: parkedPartitionKey(slave, digest.readUInt32BE(0) % PARKED_PARTITIONS) }, sk: { S: `${bucketPrefix(bucket)}${digest.toString('base64url')}` } };
 }
 
+/** A Query's key condition and its values. */
+interface KeyCondition {
+  readonly KeyConditionExpression: string;
+  readonly ExpressionAttributeValues: Record<string, AttributeValue>;
+}
+
+/** The key condition of one partition's parked changes in a range of buckets. */
+function keyCondition(pk: string, range: BucketRange): KeyCondition {
+  if ('open' in range) return { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :bucket)', ExpressionAttributeValues: { ':pk': { S: pk }, ':bucket': { S: bucketPrefix(range.open) } } };
+  const below = bucketPrefix(range.below);
+  if (range.after === undefined) return { KeyConditionExpression: 'pk = :pk AND sk < :below', ExpressionAttributeValues: { ':pk': { S: pk }, ':below': { S: below } } };
+  // BETWEEN is inclusive: the caller skips the cursor's own item, which it applied; no sort key equals a bucket's prefix.
+  return { KeyConditionExpression: 'pk = :pk AND sk BETWEEN :after AND :below', ExpressionAttributeValues: { ':pk': { S: pk }, ':after': { S: range.after }, ':below': { S: below } } };
+}
+
+/** The attribute of the slave's state that holds its drain cursor in one partition. */
+function cursorAttribute(partition: number): string {
+  return `cursor_${String(partition).padStart(2, '0')}`;
+}
+
 /** The start of the sort keys of one bucket's parked changes; every key of a lower bucket sorts before it. */
-function bucketPrefix(bucket: number): string {
+export function bucketPrefix(bucket: number): string {
   return `${String(bucket).padStart(BUCKET_DIGITS, '0')}#`;
 }
 
@@ -691,6 +755,7 @@ function storedChangeOf(item: Record<string, AttributeValue>): StoredChange {
     reason: item.reason?.S ?? '',
     epoch: Number(item.epoch?.N ?? '0'),
     bucket: Number((item.sk?.S ?? '').slice(0, BUCKET_DIGITS)),
+    sortKey: item.sk?.S ?? '',
   };
 }
 
@@ -704,6 +769,11 @@ function slaveStateOf(item: Record<string, AttributeValue>): SlaveState {
     epoch: Number(item.epoch?.N ?? '0'),
     bucket: Number(item.bucket?.N ?? '0'),
     drainedBelow: Number(item.drained_below?.N ?? '0'),
+    cursors: new Map(partitions().flatMap((partition) => {
+      const cursor = item[cursorAttribute(partition)]?.S;
+      return cursor === undefined ? [] : [[partition, cursor] as const];
+    })),
+    cleanedBelow: Number(item.cleaned_below?.N ?? '0'),
     ...(item.lease_owner?.S === undefined ? {} : { leaseOwner: item.lease_owner.S }),
     ...(item.parked_since?.N === undefined ? {} : { parkedSince: Number(item.parked_since.N) }),
     ...(item.reason?.S === undefined ? {} : { reason: item.reason.S }),
@@ -713,7 +783,7 @@ function slaveStateOf(item: Record<string, AttributeValue>): SlaveState {
 }
 
 function newSlaveState(slave: string): SlaveState {
-  return { slave, mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, exists: false };
+  return { slave, mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: false };
 }
 
 function isConditionFailure(error: unknown): boolean {

@@ -65,7 +65,7 @@ export async function runStatus(options: StateOptions, dependencies: { clients: 
           table: slave.tableName,
           region: slave.region,
           mode,
-          pending: mode === 'parked' ? await store.countParked(slave.name, deadline) : 0,
+          pending: mode === 'parked' && state !== undefined ? await store.countParked(slave.name, state, deadline) : 0,
           oldestParkedAgeSeconds: mode === 'parked' && state?.parkedSince !== undefined ? Math.max(0, Math.round((now() - state.parkedSince) / 1000)) : 0,
           reason: state?.reason ?? null,
           copy: copyState === undefined ? null : copyProgress(copyState, await store.copyCheckpoints(slave.name, deadline), masterItems, now()),

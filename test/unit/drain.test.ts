@@ -47,7 +47,7 @@ describe('Function: drainSlaves', () => {
     ddb.reset();
   });
 
-  it('applies every parked change, deletes each once the slave has it, and goes live when a pass finds nothing', async () => {
+  it('applies every parked change and goes live when the open bucket is found empty; the next drain deletes what it applied', async () => {
     // Prepare
     fake.setSlave('eu', { mode: 'parked', generation: 4, epoch: 2, parkedSince: NOW - 90_000 });
     fake.park('eu', 'a', { value: '1', seq: '10', epoch: 2 });
@@ -59,11 +59,43 @@ describe('Function: drainSlaves', () => {
     // Assess
     expect(result.pending).toEqual({ eu: 0 });
     expect(result.slaves.eu).toEqual({ mode: 'live', drained: 2, pending: 0, oldestParkedAgeSeconds: 0, errors: [] });
-    expect(fake.events.filter((event) => !event.startsWith('reason'))).toEqual(expect.arrayContaining(['write orders-eu put a=1', 'write orders-eu delete b', 'delete a', 'delete b', 'live eu']));
+    expect(fake.events.filter((event) => !event.startsWith('reason'))).toEqual(expect.arrayContaining(['write orders-eu put a=1', 'write orders-eu delete b', 'live eu']));
     expect(fake.events.at(-1)).toBe('live eu');
-    expect(fake.parkedOf('eu')).toEqual([]);
-    expect(fake.slaves.get('eu')).toMatchObject({ mode: 'live', epoch: 3 });
+    expect(fake.slaves.get('eu')).toMatchObject({ mode: 'live', epoch: 3, bucket: 1, drainedBelow: 1, cleanedBelow: 0 });
     expect(fake.slaves.get('eu')?.leaseOwner).toBeUndefined();
+    // Applied, and below the drained bucket: no drain reads them again.
+    expect(fake.parkedOf('eu')).toHaveLength(2);
+
+    // Act: the next run of the schedule
+    const next = await drainWith();
+
+    // Assess
+    expect(next.slaves.eu).toEqual({ mode: 'live', drained: 0, pending: 0, oldestParkedAgeSeconds: 0, errors: [] });
+    expect(fake.events.slice(-3).sort()).toEqual(['cleaned eu below 1', 'delete a', 'delete b']);
+    expect(fake.parkedOf('eu')).toEqual([]);
+    expect(fake.slaves.get('eu')?.leaseOwner).toBeUndefined();
+  });
+
+  it('goes on from its cursor after a drain that stopped half-way through a closed bucket, applying nothing twice', async () => {
+    // Prepare: bucket 0 is closed, and a drain applied one partition's changes up to its cursor before it stopped
+    fake.setSlave('eu', { mode: 'parked', generation: 2, epoch: 0, bucket: 1, drainedBelow: 0 });
+    const ids = Array.from({ length: 1_200 }, (_, index) => `k${index}`);
+    for (const id of ids) fake.park('eu', id, { value: 'v', bucket: 0 });
+    const partition = fake.parkedOf('eu').filter((item) => item.pk?.S === 'parked#eu#00').sort((a, b) => ((a.sk?.S ?? '') < (b.sk?.S ?? '') ? -1 : 1));
+    const cursor = partition[9]?.sk?.S ?? '';
+    fake.slaves.get('eu')?.cursors.set(0, cursor);
+
+    // Act
+    const result = await drainWith();
+
+    // Assess: the ten changes up to the cursor are not written again; every other one is, once
+    const written = fake.events.filter((event) => event.startsWith('write orders-eu')).map((event) => event.slice('write orders-eu put '.length, -'=v'.length));
+    const skipped = new Set(partition.slice(0, 10).map((item) => item.key?.M?.pk?.S));
+    expect(written.filter((id) => skipped.has(id))).toEqual([]);
+    expect(new Set(written)).toEqual(new Set(ids.filter((id) => !skipped.has(id))));
+    expect(written).toHaveLength(ids.length - 10);
+    expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: ids.length - 10, pending: 0 });
+    expect(fake.slaves.get('eu')?.cursors.size).toBe(0);
   });
 
   it('does not go live when a change is parked between its last pass and the switch, and drains again first', async () => {
@@ -112,7 +144,6 @@ describe('Function: drainSlaves', () => {
     // Assess
     expect(raced).toBe(true);
     expect(slaveEvents()).toEqual([...probedAndDrained('put late=new'), 'live eu']);
-    expect(fake.parkedOf('eu')).toEqual([]);
     expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 1, pending: 0 });
   });
 
@@ -127,8 +158,14 @@ describe('Function: drainSlaves', () => {
 
     // Assess
     expect(slaveEvents()).toEqual([...probedAndDrained('put current=new'), 'live eu']);
-    expect(fake.events).toContain('delete stale');
     expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 1, pending: 0 });
+
+    // Act: the next run of the schedule deletes it with the applied ones, unwritten
+    await drainWith();
+
+    // Assess
+    expect(fake.events).toContain('delete stale');
+    expect(slaveEvents()).toEqual([...probedAndDrained('put current=new'), 'live eu']);
   });
 
   it('drains the bucket it closed and leaves a change parked meanwhile in the open bucket, applying it in its turn', async () => {
@@ -159,14 +196,13 @@ describe('Function: drainSlaves', () => {
       ...probedAndDrained('put a=newer').slice(1),
       'live eu',
     ]);
-    expect(fake.parkedOf('eu')).toEqual([]);
     expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 2, pending: 0 });
   });
 
-  it('deletes unapplied a change that landed in a bucket after the drain read it: its parker kept it again in the open bucket', async () => {
-    // Prepare: bucket 0 was closed and drained; a parker that read it late wrote there, was refused, and kept its
-    // change again in bucket 1
-    fake.setSlave('eu', { mode: 'parked', generation: 3, epoch: 0, bucket: 1, drainedBelow: 1 });
+  it('never applies a change that landed in a bucket after the drain read it: its parker kept it again in the open bucket', async () => {
+    // Prepare: bucket 0 was closed, drained and deleted; then a parker that had read it wrote there, was refused, and
+    // kept its change again in bucket 1
+    fake.setSlave('eu', { mode: 'parked', generation: 3, epoch: 0, bucket: 1, drainedBelow: 1, cleanedBelow: 1 });
     fake.park('eu', 'late', { value: 'left-over', seq: '40', bucket: 0 });
     fake.park('eu', 'late', { value: 'kept-again', seq: '40', bucket: 1 });
 
@@ -175,9 +211,14 @@ describe('Function: drainSlaves', () => {
 
     // Assess
     expect(slaveEvents()).toEqual([...probedAndDrained('put late=kept-again'), 'live eu']);
+    expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 1, pending: 0 });
+
+    // Act: the next run deletes both
+    await drainWith();
+
+    // Assess
     expect(fake.events.filter((event) => event === 'delete late')).toHaveLength(2);
     expect(fake.parkedOf('eu')).toEqual([]);
-    expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 1, pending: 0 });
   });
 
   it('carries a change whose item the slave rejects over to the open bucket, applies the others, and stays parked', async () => {
@@ -195,7 +236,7 @@ describe('Function: drainSlaves', () => {
     const taken = new Set(fake.events.filter((event) => event.startsWith('write orders-eu put') && !event.includes('poison')));
     expect(taken).toEqual(new Set(['write orders-eu put b=b', 'write orders-eu put c=c', 'write orders-eu put d=d']));
     expect(fake.events).toContain('carry poison to 1');
-    expect(fake.parkedOf('eu').map((item) => item.key?.M?.pk?.S)).toEqual(['poison']);
+    expect(fake.parkedOf('eu').filter((item) => item.sk?.S?.startsWith(`${String(fake.slaves.get('eu')?.bucket).padStart(10, '0')}#`) === true).map((item) => item.key?.M?.pk?.S)).toEqual(['poison']);
     expect(result.slaves.eu).toMatchObject({ mode: 'parked', drained: 3, pending: 1 });
     expect(result.slaves.eu?.errors[0]).toContain('ValidationException: Item size has exceeded the maximum allowed size');
   });

@@ -14,8 +14,8 @@ const ddb = mockClient(DynamoDBClient);
 const NOW = 1_800_000_000_000;
 const SLAVE_TABLE = EU.tableName;
 
-const live = (epoch = 0): SlaveState => ({ slave: 'eu', mode: 'live', generation: 3, epoch, bucket: 0, drainedBelow: 0, exists: true });
-const parkedState = (epoch = 0): SlaveState => ({ slave: 'eu', mode: 'parked', generation: 3, epoch, bucket: 0, drainedBelow: 0, exists: true, reason: 'slave "eu" answered 503', parkedSince: NOW - 60_000 });
+const live = (epoch = 0): SlaveState => ({ slave: 'eu', mode: 'live', generation: 3, epoch, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: true });
+const parkedState = (epoch = 0): SlaveState => ({ slave: 'eu', mode: 'parked', generation: 3, epoch, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: true, reason: 'slave "eu" answered 503', parkedSince: NOW - 60_000 });
 
 function contextWith(options: { budgetMs?: number; withStore?: boolean; invocationMs?: number } = {}): FanOutContext {
   const clients = mockedClients();
@@ -211,7 +211,7 @@ describe('Function: fanOut', () => {
     const fresh: SlaveConfig = { ...EU, initialCopy: true };
 
     // Act
-    const outcome = await fanOut(fresh, writes('a'), { slave: 'eu', mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, exists: false }, contextWith());
+    const outcome = await fanOut(fresh, writes('a'), { slave: 'eu', mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: false }, contextWith());
 
     // Assess
     expect(slaveCalls()).toHaveLength(0);

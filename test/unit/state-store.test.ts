@@ -16,7 +16,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyIdentity } from '../../handler/attribute-value';
 import { StateTableError } from '../../handler/errors';
-import { PARKED_PARTITIONS, parkedChangeFor, partitions, StateStore, type NotKept, type ParkedChange, type ParkingPlace } from '../../handler/state-store';
+import { PARKED_PARTITIONS, parkedChangeFor, partitions, StateStore, type NotKept, type ParkedChange, type ParkingPlace, type SlaveState } from '../../handler/state-store';
 import { EU, STATE_TABLE, US } from './helpers/config';
 import { deadlineIn, releaseDeadlines } from './helpers/deadlines';
 import { parkedChange, parkedItem, slaveItem } from './helpers/state';
@@ -69,8 +69,8 @@ describe('Class: StateStore', () => {
       expect(ddb).toHaveReceivedCommandWith(BatchGetItemCommand, {
         RequestItems: { [STATE_TABLE]: { Keys: [SLAVE_KEY, { pk: { S: 'slave#us' }, sk: { S: 'state' } }], ConsistentRead: true } },
       });
-      expect(states.get('eu')).toEqual({ slave: 'eu', mode: 'parked', generation: 4, epoch: 2, parkedSince: 1_000, reason: 'throttled', copy: 'pending', bucket: 0, drainedBelow: 0, exists: true });
-      expect(states.get('us')).toEqual({ slave: 'us', mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, exists: false });
+      expect(states.get('eu')).toEqual({ slave: 'eu', mode: 'parked', generation: 4, epoch: 2, parkedSince: 1_000, reason: 'throttled', copy: 'pending', bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: true });
+      expect(states.get('us')).toEqual({ slave: 'us', mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: false });
     });
 
     it('reads unprocessed keys again', async () => {
@@ -118,8 +118,8 @@ describe('Class: StateStore', () => {
 
       // Assess
       expect(ddb).toHaveReceivedCommandWith(GetItemCommand, { TableName: STATE_TABLE, Key: SLAVE_KEY, ConsistentRead: true });
-      expect(found).toEqual({ slave: 'eu', mode: 'live', generation: 2, epoch: 1, bucket: 0, drainedBelow: 0, exists: true });
-      expect(missing).toEqual({ slave: 'eu', mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, exists: false });
+      expect(found).toEqual({ slave: 'eu', mode: 'live', generation: 2, epoch: 1, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: true });
+      expect(missing).toEqual({ slave: 'eu', mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: false });
     });
 
     it('retries throttling of the state table until it clears', async () => {
@@ -514,7 +514,7 @@ describe('Class: StateStore', () => {
   });
 
   describe('parked changes', () => {
-    it('reads a page of the closed buckets of one partition strongly consistently and decodes each change with its bucket', async () => {
+    it('reads a page of the closed bucket of one partition from its cursor, strongly consistently, and decodes each change with its bucket and sort key', async () => {
       // Prepare
       const sk = (bucket: number): { S: string } => ({ S: `${String(bucket).padStart(10, '0')}#digest` });
       ddb.on(QueryCommand).resolves({
@@ -523,13 +523,13 @@ describe('Class: StateStore', () => {
       });
 
       // Act
-      const page = await storeWith().parkedPage('eu', 3, { below: 6 }, { pk: { S: 'parked#eu#03' }, sk: { S: 'w' } }, 500, deadlineIn(5_000));
+      const page = await storeWith().parkedPage('eu', 3, { after: '0000000004#cursor', below: 6 }, { pk: { S: 'parked#eu#03' }, sk: { S: 'w' } }, 500, deadlineIn(5_000));
 
       // Assess
       expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
         TableName: STATE_TABLE,
-        KeyConditionExpression: 'pk = :pk AND sk < :bucket',
-        ExpressionAttributeValues: { ':pk': { S: 'parked#eu#03' }, ':bucket': { S: '0000000006#' } },
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :after AND :below',
+        ExpressionAttributeValues: { ':pk': { S: 'parked#eu#03' }, ':after': { S: '0000000004#cursor' }, ':below': { S: '0000000006#' } },
         ConsistentRead: true,
         Limit: 500,
         ExclusiveStartKey: { pk: { S: 'parked#eu#03' }, sk: { S: 'w' } },
@@ -545,17 +545,19 @@ describe('Class: StateStore', () => {
         reason: 'slave unavailable',
         epoch: 2,
         bucket: 4,
+        sortKey: '0000000004#digest',
       });
       expect(page.changes.map((change) => change.change.kind)).toEqual(['put', 'delete', 'read-master', 'read-master']);
       expect(page.changes.map((change) => change.bucket)).toEqual([4, 5, 5, 0]);
     });
 
-    it('reads a page of the open bucket of one partition', async () => {
+    it('reads a page of the open bucket of one partition, and of the drained buckets below one', async () => {
       // Prepare
       ddb.on(QueryCommand).resolves({ Items: [] });
 
       // Act
       await storeWith().parkedPage('eu', 15, { open: 6 }, undefined, 1, deadlineIn(5_000));
+      await storeWith().parkedPage('eu', 15, { below: 5 }, undefined, 500, deadlineIn(5_000));
 
       // Assess
       expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
@@ -563,6 +565,12 @@ describe('Class: StateStore', () => {
         ExpressionAttributeValues: { ':pk': { S: 'parked#eu#15' }, ':bucket': { S: '0000000006#' } },
         ConsistentRead: true,
         Limit: 1,
+      });
+      expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+        KeyConditionExpression: 'pk = :pk AND sk < :below',
+        ExpressionAttributeValues: { ':pk': { S: 'parked#eu#15' }, ':below': { S: '0000000005#' } },
+        ConsistentRead: true,
+        Limit: 500,
       });
     });
 
@@ -623,19 +631,20 @@ describe('Class: StateStore', () => {
       const [markInput, closeInput] = ddb.commandCalls(UpdateItemCommand).map((call) => call.args[0].input);
       expect(markInput).toMatchObject({
         Key: SLAVE_KEY,
-        UpdateExpression: 'SET drained_below = :bucket',
+        UpdateExpression: `SET drained_below = :bucket REMOVE ${Array.from({ length: 16 }, (_, index) => `cursor_${String(index).padStart(2, '0')}`).join(', ')}`,
         ConditionExpression: 'lease_owner = :owner AND (attribute_not_exists(#bucket) OR #bucket = :bucket)',
         ExpressionAttributeValues: { ':bucket': { N: '5' }, ':owner': { S: 'drain-1' } },
       });
       expect(closeInput).toMatchObject({
         Key: SLAVE_KEY,
         UpdateExpression: 'SET #bucket = :next',
-        ConditionExpression: 'lease_owner = :owner AND (attribute_not_exists(#bucket) OR #bucket = :bucket) AND (attribute_not_exists(drained_below) OR drained_below = :bucket)',
+        ConditionExpression:
+          'lease_owner = :owner AND (attribute_not_exists(#bucket) OR #bucket = :bucket) AND ((attribute_not_exists(#bucket) AND attribute_not_exists(drained_below)) OR drained_below = :bucket)',
         ExpressionAttributeValues: { ':bucket': { N: '5' }, ':next': { N: '6' }, ':owner': { S: 'drain-1' } },
       });
     });
 
-    it('counts the parked changes of every partition, page by page, strongly consistently', async () => {
+    it('counts the parked changes not applied yet of every partition, after its drain cursor or from the first bucket not drained, page by page, strongly consistently', async () => {
       // Prepare
       ddb.on(QueryCommand).callsFake((input: QueryCommandInput) => {
         const partition = input.ExpressionAttributeValues?.[':pk']?.S ?? '';
@@ -644,13 +653,16 @@ describe('Class: StateStore', () => {
       });
 
       // Act
-      const count = await storeWith().countParked('eu', deadlineIn(5_000));
+      const state: SlaveState = { slave: 'eu', mode: 'parked', generation: 1, epoch: 0, bucket: 4, drainedBelow: 3, cursors: new Map([[5, '0000000003#cursor']]), cleanedBelow: 0, exists: true };
+      const count = await storeWith().countParked('eu', state, deadlineIn(5_000));
 
       // Assess
       expect(count).toBe(15 + 5);
       const queried = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
       expect(new Set(queried.map((input) => input.ExpressionAttributeValues?.[':pk']?.S))).toEqual(new Set(Array.from({ length: 16 }, (_, index) => `parked#eu#${String(index).padStart(2, '0')}`)));
-      expect(queried.every((input) => input.Select === 'COUNT' && input.ConsistentRead === true && input.KeyConditionExpression === 'pk = :pk')).toBe(true);
+      expect(queried.every((input) => input.Select === 'COUNT' && input.ConsistentRead === true && input.KeyConditionExpression === 'pk = :pk AND sk > :after')).toBe(true);
+      const after = (partition: string): string | undefined => queried.find((input) => input.ExpressionAttributeValues?.[':pk']?.S === partition)?.ExpressionAttributeValues?.[':after']?.S;
+      expect([after('parked#eu#05'), after('parked#eu#06')]).toEqual(['0000000003#cursor', '0000000003#']);
     });
   });
 

@@ -201,7 +201,6 @@ describe('Function: repairDrift', () => {
     // The slave is written by the drain only, after every key was parked.
     const lastPark = ddb.commandCalls(BatchWriteItemCommand).findLastIndex((call) => call.args[0].input.RequestItems?.[STATE_TABLE]?.some((request) => request.PutRequest !== undefined) === true);
     expect(writeTargets().indexOf('orders-eu')).toBeGreaterThan(lastPark);
-    expect(state.parkedOf('eu')).toEqual([]);
     expect(state.slaves.get('eu')).toMatchObject({ mode: 'live', epoch: 5 });
   });
 

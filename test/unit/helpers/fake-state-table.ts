@@ -26,7 +26,16 @@ import { awsError } from './writes';
 type Item = Record<string, AttributeValue>;
 
 /** A slave's state as the fake keeps it, changed in place by the calls it answers. */
-type SlaveRecord = { -readonly [K in keyof SlaveItemOptions]: SlaveItemOptions[K] } & { mode: 'live' | 'parked'; generation: number; epoch: number; bucket: number; drainedBelow: number; leaseUntil?: number };
+type SlaveRecord = { -readonly [K in keyof SlaveItemOptions]: SlaveItemOptions[K] } & {
+  mode: 'live' | 'parked';
+  generation: number;
+  epoch: number;
+  bucket: number;
+  drainedBelow: number;
+  cleanedBelow: number;
+  cursors: Map<number, string>;
+  leaseUntil?: number;
+};
 
 /** What the slave table answers one BatchWriteItem with. */
 export type SlaveAnswer = (requests: NonNullable<BatchWriteItemCommandInput['RequestItems']>[string]) => Promise<object>;
@@ -60,7 +69,7 @@ export class FakeStateTable {
   public constructor(private readonly now: () => number = Date.now) {}
 
   public setSlave(slave: string, options: SlaveItemOptions & { leaseUntil?: number }): void {
-    this.slaves.set(slave, { mode: 'parked', generation: 1, epoch: 0, bucket: 0, drainedBelow: 0, ...options });
+    this.slaves.set(slave, { mode: 'parked', generation: 1, epoch: 0, bucket: 0, drainedBelow: 0, cleanedBelow: 0, ...options, cursors: new Map(options.cursors) });
   }
 
   /** Parks a change of item `pk = id` for a slave, where `StateStore.parkAndAnnounce` would put it: in the open bucket unless told. */
@@ -185,10 +194,23 @@ export class FakeStateTable {
       this.events.push(`copied ${slave}`);
       return {};
     }
-    if (expression === 'SET drained_below = :bucket') {
+    if (expression.startsWith('SET drained_below = :bucket REMOVE cursor_00')) {
       if (state === undefined || state.leaseOwner !== owner || String(state.bucket) !== values[':bucket']?.N) return failed();
       state.drainedBelow = state.bucket;
+      state.cursors.clear();
       this.events.push(`drained ${slave} below ${state.bucket}`);
+      return {};
+    }
+    const cursor = /^SET cursor_(\d\d) = :sk$/.exec(expression);
+    if (cursor !== null) {
+      if (state === undefined || state.leaseOwner !== owner) return failed();
+      state.cursors.set(Number(cursor[1]), values[':sk']?.S ?? '');
+      return {};
+    }
+    if (expression === 'SET cleaned_below = :bucket') {
+      if (state === undefined || state.leaseOwner !== owner) return failed();
+      state.cleanedBelow = Number(values[':bucket']?.N);
+      this.events.push(`cleaned ${slave} below ${state.cleanedBelow}`);
       return {};
     }
     if (expression === 'SET #bucket = :next') {
@@ -201,7 +223,7 @@ export class FakeStateTable {
       const epoch = Number(values[':epoch']?.N);
       const bucket = Number(values[':bucket']?.N);
       if (state !== undefined && (state.epoch !== epoch || state.bucket !== bucket)) return failed();
-      const next: SlaveRecord = state ?? { mode: 'parked', generation: 0, epoch, bucket, drainedBelow: 0 };
+      const next: SlaveRecord = state ?? { mode: 'parked', generation: 0, epoch, bucket, drainedBelow: 0, cleanedBelow: 0, cursors: new Map() };
       next.mode = 'parked';
       next.generation += 1;
       next.parkedSince ??= this.now();
@@ -213,18 +235,25 @@ export class FakeStateTable {
     throw new Error(`the fake state table does not know the update "${expression}"`);
   }
 
-  /** Answers a Query of one partition key in sort key order, page by page; of parked changes, in a range of buckets. */
+  /** Answers a Query of one partition key in sort key order, page by page, with the key conditions the store uses. */
   private query(input: QueryCommandInput): { Items?: Item[]; Count?: number; LastEvaluatedKey?: Item } {
-    const pk = input.ExpressionAttributeValues?.[':pk']?.S ?? '';
-    const bucket = input.ExpressionAttributeValues?.[':bucket']?.S;
+    const values = input.ExpressionAttributeValues ?? {};
+    const pk = values[':pk']?.S ?? '';
     const condition = input.KeyConditionExpression ?? '';
-    const inRange = (sk: string): boolean => bucket === undefined || (condition.includes('sk < :bucket') ? sk < bucket : sk.startsWith(bucket));
+    const inRange = (sk: string): boolean => {
+      if (condition.endsWith('sk < :below')) return sk < (values[':below']?.S ?? '');
+      if (condition.endsWith('sk BETWEEN :after AND :below')) return sk >= (values[':after']?.S ?? '') && sk <= (values[':below']?.S ?? '');
+      if (condition.endsWith('sk > :after')) return sk > (values[':after']?.S ?? '');
+      if (condition.endsWith('begins_with(sk, :bucket)')) return sk.startsWith(values[':bucket']?.S ?? '');
+      if (condition === 'pk = :pk') return true;
+      throw new Error(`the fake state table does not know the key condition "${condition}"`);
+    };
     const after = input.ExclusiveStartKey?.sk?.S;
     const items = [...this.parked.values(), ...this.rows.values()]
       .filter((item) => item.pk?.S === pk && inRange(item.sk?.S ?? '') && (after === undefined || (item.sk?.S ?? '') > after))
       .sort((a, b) => ((a.sk?.S ?? '') < (b.sk?.S ?? '') ? -1 : 1));
     if (input.Select === 'COUNT') return { Count: items.length };
-    if (pk.startsWith('parked#')) this.afterParkedQuery?.(pk.split('#')[1] ?? '', pk, condition.includes('sk < :bucket') ? 'closed' : 'open');
+    if (pk.startsWith('parked#')) this.afterParkedQuery?.(pk.split('#')[1] ?? '', pk, condition.endsWith('begins_with(sk, :bucket)') ? 'open' : 'closed');
     const page = input.Limit === undefined ? items : items.slice(0, input.Limit);
     const last = page.at(-1);
     return { Items: page, ...(page.length < items.length && last !== undefined ? { LastEvaluatedKey: { pk: { S: pk }, sk: { S: last.sk?.S ?? '' } } } : {}) };

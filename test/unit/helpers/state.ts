@@ -16,6 +16,9 @@ export interface SlaveItemOptions {
   readonly leaseOwner?: string;
   readonly bucket?: number;
   readonly drainedBelow?: number;
+  readonly cleanedBelow?: number;
+  /** Drain cursors by partition. */
+  readonly cursors?: ReadonlyMap<number, string>;
 }
 
 /** A slave's state item as the state table holds it. */
@@ -32,6 +35,8 @@ export function slaveItem(slave: string, options: SlaveItemOptions = {}): Item {
     ...(options.leaseOwner === undefined ? {} : { lease_owner: { S: options.leaseOwner } }),
     ...(options.bucket === undefined ? {} : { bucket: { N: String(options.bucket) } }),
     ...(options.drainedBelow === undefined ? {} : { drained_below: { N: String(options.drainedBelow) } }),
+    ...(options.cleanedBelow === undefined ? {} : { cleaned_below: { N: String(options.cleanedBelow) } }),
+    ...Object.fromEntries([...(options.cursors ?? new Map<number, string>())].map(([partition, sk]) => [`cursor_${String(partition).padStart(2, '0')}`, { S: sk }])),
   };
 }
 
