@@ -136,7 +136,7 @@ locals {
           {
             Sid      = "ParkInStateTable"
             Effect   = "Allow"
-            Action   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+            Action   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
             Resource = local.state_table_arn
           },
           {
@@ -198,9 +198,10 @@ locals {
         local.state_table_kms_statements,
       )
     })
-    # The drain reads and clears parked changes, and reads the master's
-    # current item for a change parked as its key only (too large for the
-    # state table).
+    # The drain reads parked changes, carries over one whose item a slave
+    # rejects (a conditional PutItem), deletes drained buckets (BatchWriteItem),
+    # and reads the master's current item for a change parked as its key only
+    # (too large for the state table).
     drain = jsonencode({
       Version = "2012-10-17"
       Statement = concat(
@@ -208,7 +209,7 @@ locals {
           {
             Sid      = "DrainStateTable"
             Effect   = "Allow"
-            Action   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+            Action   = ["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
             Resource = local.state_table_arn
           },
           {

@@ -1,7 +1,7 @@
 /**
  * What per-slave isolation promises, each against a baseline measured in the same run:
- * - the drain applies a slave's parked changes faster than the engine's raw limit allows by much, and faster than the
- *   live stream parks them, so a slave that comes back catches up;
+ * - the drain applies a slave's parked changes not much slower than the engine's raw limit, and faster than the live
+ *   stream parks them, so a slave that comes back catches up; the next drain run deletes what it applied;
  * - a healthy slave replicates during another slave's outage about as fast as with no outage.
  * The outage is a fault proxy answering every BatchWriteItem with 503. It stands only where the outage is: the drain
  * and the runs without an outage reach the engine directly, so the proxy's own work (in this process) is never
@@ -11,7 +11,7 @@ import { DEFAULTS } from '../handler/config';
 import type { DynamoDbLocal } from '../test/support/dynamodb-local';
 import { FaultKind, startFaultProxy } from '../test/support/fault-proxy';
 import { contextWith, loadBundle, quietly, replicate, type Bundle } from './bundle';
-import { dropTable, freshStateTable, freshTable, RAW_CONCURRENCIES, RawLimit } from './engine';
+import { countItems, dropTable, freshStateTable, freshTable, RAW_CONCURRENCIES, RawLimit } from './engine';
 import { median, ScenarioRows, timed } from './report';
 import { batchesOf, syntheticRecords, writesOf, wrongItems } from './synthetic';
 
@@ -54,8 +54,9 @@ export async function drainScenario(changes: number, slaveEngine: DynamoDbLocal,
   const parkedLive = records.length - firstBatch.Records.length;
   const raw = new RawLimit([slaveEngine], writesOf(records));
   const proxy = await startFaultProxy({ target: slaveEngine.endpoint });
-  const timings = { raw: [] as number[], firstBatch: [] as number[], parking: [] as number[], drain: [] as number[] };
-  const ratios = { drainToRaw: [] as number[], drainToParking: [] as number[], parkingToRaw: [] as number[] };
+  const timings = { raw: [] as number[], firstBatch: [] as number[], parking: [] as number[], drain: [] as number[], cleanup: [] as number[] };
+  const ratios = { drainToRaw: [] as number[], drainToParking: [] as number[], parkingToRaw: [] as number[], cleanupToRaw: [] as number[] };
+  let deleted = 0;
   let wrong = 0;
   let invocations = 0;
   try {
@@ -76,6 +77,12 @@ export async function drainScenario(changes: number, slaveEngine: DynamoDbLocal,
       const drainSeconds = await timed(async () => (drainInvocations = await drainUntilLive(recovered, 's')));
       invocations = Math.max(invocations, drainInvocations);
       wrong = Math.max(wrong, await wrongItems(slaveEngine, slaveTable, finalState));
+      // The next run of the schedule deletes what the catch-up applied; only the slave's state item is left.
+      const kept = await countItems(settings.masterEngine, stateTable);
+      const cleanupSeconds = await timed(() => quietly(() => recovered.drain({}, contextWith(DRAIN_TIMEOUT_MS))));
+      const left = await countItems(settings.masterEngine, stateTable);
+      if (left !== 1) throw new Error(`the drain after the catch-up left ${left} items in the state table, not just the slave's state`);
+      deleted = kept - left;
       await Promise.all([dropTable(slaveEngine, slaveTable), dropTable(settings.masterEngine, stateTable)]);
 
       const limit = Math.min(before, await raw.measure());
@@ -86,6 +93,8 @@ export async function drainScenario(changes: number, slaveEngine: DynamoDbLocal,
       timings.firstBatch.push(firstSeconds);
       timings.parking.push(parkingSeconds);
       timings.drain.push(drainSeconds);
+      timings.cleanup.push(cleanupSeconds);
+      ratios.cleanupToRaw.push(deleted / cleanupSeconds / rawRate);
       ratios.drainToRaw.push(drainRate / rawRate);
       ratios.drainToParking.push(drainRate / parkingRate);
       ratios.parkingToRaw.push(parkingRate / rawRate);
@@ -103,6 +112,7 @@ export async function drainScenario(changes: number, slaveEngine: DynamoDbLocal,
     { toRaw: ratios.parkingToRaw },
   );
   rows.add(`bundle's drain until pending is 0 (${invocations} invocation${invocations === 1 ? '' : 's'} of ${DRAIN_TIMEOUT_MS / 1000} s)`, finalState.size, 'items/s', timings.drain, { toRaw: ratios.drainToRaw, other: { ratios: ratios.drainToParking, against: 'the live parking rate' } }, wrong);
+  rows.add(`the next drain run, the slave live: deletes the ${deleted} drained items from the state table`, deleted, 'items/s', timings.cleanup, { toRaw: ratios.cleanupToRaw });
   return rows;
 }
 

@@ -115,10 +115,11 @@ async function drainSlave(slave: SlaveConfig, context: DrainContext): Promise<Dr
         if (await store.markLive(slave.name, before.generation, owner, deadline)) return { mode: 'live', drained, pending: 0, oldestParkedAgeSeconds: 0, errors };
         continue;
       }
-      // A round that found changes to apply and applied none: the slave rejects every item that is left.
-      if (probe.current > 0 && probe.applied + closed.applied === 0) break;
+      // The slave failed the open bucket's changes (it is down again), or rejected each of them in a round that applied
+      // nothing else (all that is left is refused): the open bucket stays open, for the next drain.
+      if (!probe.answered || (probe.current > 0 && probe.applied + closed.applied === 0)) break;
       // The slave answered just now: close the open bucket, for the next round to drain it.
-      if (!probe.answered || !(await store.closeBucket(slave.name, before.bucket, owner, deadline))) break;
+      if (!(await store.closeBucket(slave.name, before.bucket, owner, deadline))) break;
     }
     if (errors.length > 0) await store.noteDrainStopped(slave.name, owner, errors[0] ?? '', deadline);
   } finally {

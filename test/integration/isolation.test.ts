@@ -304,7 +304,7 @@ describe('Isolation: each slave on its own', () => {
     expect(drains.runs.length).toBeGreaterThan(1);
   });
 
-  it('does not switch back to live over a change parked during the drain\'s last pass', async () => {
+  it('does not switch back to live over a change parked during the drain\'s last round', async () => {
     // Prepare: a parked slave, and a drain whose calls to the state table pass through a proxy that holds its
     // switch to live until a live invocation has parked one more change
     const topology = await setUp();

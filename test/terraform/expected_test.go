@@ -117,7 +117,7 @@ func (r replicator) policies() map[string]map[string][]policyStatement {
 	stream := []policyStatement{
 		allow("ReadMasterStream", []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}, r.streamArn),
 		allow("ListStreams", []string{"dynamodb:ListStreams"}, "*"),
-		allow("ParkInStateTable", []string{"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"}, r.stateTableArn()),
+		allow("ParkInStateTable", []string{"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"}, r.stateTableArn()),
 		allow("FindOwnMapping", []string{"lambda:ListEventSourceMappings"}, "*"),
 		{
 			// The mapping invokes the alias "live".
@@ -134,7 +134,7 @@ func (r replicator) policies() map[string]map[string][]policyStatement {
 	stream = append(stream, allow("ReadMasterItems", []string{"dynamodb:BatchGetItem"}, r.masterArn))
 	stream = append(stream, r.keyStatements()...)
 	drain := []policyStatement{
-		allow("DrainStateTable", []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, r.stateTableArn()),
+		allow("DrainStateTable", []string{"dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, r.stateTableArn()),
 		allow("ReadMasterItems", []string{"dynamodb:BatchGetItem"}, r.masterArn),
 		logs(r, r.name+"-drain"),
 	}

@@ -349,6 +349,28 @@ describe('Function: drainSlaves', () => {
     expect(fake.slaves.get('eu')?.bucket).toBe(0);
   });
 
+  it('keeps the open bucket when the slave fails its changes after taking the closed bucket\'s', async () => {
+    // Prepare: a closed bucket 0 to drain and an open bucket 1; the slave takes one call, then is gone
+    fake.setSlave('eu', { mode: 'parked', generation: 3, epoch: 0, bucket: 1, drainedBelow: 0, parkedSince: NOW - 30_000 });
+    fake.park('eu', 'a', { value: 'closed', bucket: 0 });
+    fake.park('eu', 'b', { value: 'open', bucket: 1 });
+    let calls = 0;
+    fake.slaveAnswers.set('orders-eu', () => {
+      calls += 1;
+      return calls === 1 ? Promise.resolve({}) : Promise.reject(awsError('ResourceNotFoundException', 400, 'Requested resource not found'));
+    });
+
+    // Act
+    const result = await drainWith();
+
+    // Assess: the probe's write of b was tried and failed (the fake logs only what a slave took)
+    expect(slaveEvents()).toEqual(['write orders-eu put a=closed']);
+    expect(calls).toBe(2);
+    expect(fake.events.some((event) => event.startsWith('close'))).toBe(false);
+    expect(fake.slaves.get('eu')).toMatchObject({ mode: 'parked', bucket: 1, drainedBelow: 1 });
+    expect(result.slaves.eu).toMatchObject({ mode: 'parked', drained: 1, pending: 1 });
+  });
+
   it('leaves a live slave alone', async () => {
     // Prepare
     fake.setSlave('eu', { mode: 'live', generation: 1, epoch: 1 });
