@@ -27,6 +27,20 @@ export function decodeImage(image: unknown, where: string): AttributeMap {
   }
 }
 
+/**
+ * An item as the DynamoDB JSON text of a Lambda stream event: binary in base64, numbers as decimal strings. What
+ * `decodeImage(JSON.parse(text), ...)` turns back into the same item, bit for bit.
+ */
+export function encodeImage(item: AttributeMap): string {
+  return JSON.stringify(item, binaryAsBase64);
+}
+
+/** JSON.stringify's replacer for `encodeImage`: bytes (a Buffer included, before its own toJSON) become base64. */
+function binaryAsBase64(this: unknown, key: string, value: unknown): unknown {
+  const original = (this as Record<string, unknown>)[key];
+  return original instanceof Uint8Array ? Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64') : value;
+}
+
 /** A value that is not a DynamoDB attribute value; the steps from it up to the image are added as it propagates. */
 class InvalidValue extends Error {
   public readonly steps: string[] = [];

@@ -280,6 +280,14 @@ const MUTATIONS = [
     testName: 'parked under an older epoch',
   },
   {
+    rule: 'isolation: a parked image keeps its binary exact',
+    mutation: 'attribute-value.ts encodeImage: bytes written by JSON.stringify alone',
+    file: 'handler/attribute-value.ts',
+    edits: [{ find: 'return JSON.stringify(item, binaryAsBase64);', replace: 'return JSON.stringify(item);' }],
+    tests: ['test/unit/attribute-value.test.ts'],
+    testName: 'DynamoDB JSON text decodeImage reads back',
+  },
+  {
     rule: 'isolation: a drain goes on from the cursor of the one before',
     mutation: 'drain.ts drainClosedBuckets: the saved cursor is ignored',
     file: 'handler/drain.ts',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeImage, describeKey, keyIdentity, pickKey } from '../../handler/attribute-value';
+import { decodeImage, describeKey, encodeImage, keyIdentity, pickKey } from '../../handler/attribute-value';
 
 const bytes = (...values: number[]): Uint8Array => new Uint8Array(values);
 const b64 = (value: Uint8Array): string => Buffer.from(value).toString('base64');
@@ -84,6 +84,33 @@ describe('Function: decodeImage', () => {
     ['image', 'NewImage is not an object of attribute values'],
   ])('rejects %j, naming the attribute', (image, message) => {
     expect(() => decodeImage(image, 'NewImage')).toThrow(message);
+  });
+});
+
+describe('Function: encodeImage', () => {
+  it('writes an item as the DynamoDB JSON text decodeImage reads back bit for bit: binary at any depth, a Buffer, 38-digit numbers', () => {
+    // Prepare
+    const item = {
+      pk: { S: 'quote " backslash \\ newline \n é 𝄞' },
+      n: { N: '-12345678901234567890123456789012345678' },
+      e: { N: '9.9999999999999999999999999999999999999E+125' },
+      b: { B: bytes(0, 255, 1, 254, 61) },
+      buffer: { B: Buffer.from([7, 8, 9]) },
+      view: { B: new Uint8Array(new Uint8Array([1, 2, 3, 4]).buffer, 1, 2) },
+      bs: { BS: [bytes(1), bytes(2, 3)] },
+      ns: { NS: ['1', '0.00000000000000000000000000000000000001'] },
+      ss: { SS: ['a', 'b'] },
+      nested: { M: { inner: { L: [{ B: bytes(9, 9) }, { NULL: true }, { BOOL: false }, { M: { deep: { BS: [bytes(5)] } } }] } } },
+      empty: { S: '' },
+    };
+
+    // Act
+    const text = encodeImage(item);
+    const back = decodeImage(JSON.parse(text) as unknown, 'image');
+
+    // Assess
+    expect(back).toEqual({ ...item, buffer: { B: bytes(7, 8, 9) }, view: { B: bytes(2, 3) } });
+    expect(JSON.parse(text)).toMatchObject({ b: { B: b64(bytes(0, 255, 1, 254, 61)) }, buffer: { B: 'BwgJ' }, view: { B: 'AgM=' }, n: { N: '-12345678901234567890123456789012345678' } });
   });
 });
 

@@ -75,7 +75,7 @@ function parked(): string[] {
   return requestsTo(STATE_TABLE)
     .map((request) => request.PutRequest?.Item ?? {})
     .filter((item) => item.pk?.S?.startsWith('parked#') === true)
-    .map((item) => `${item.kind?.S ?? ''} ${item.key?.M?.pk?.S ?? ''}=${item.item?.M?.value?.S ?? ''}`)
+    .map((item) => `${item.kind?.S ?? ''} ${item.key?.M?.pk?.S ?? ''}=${(JSON.parse(item.image?.S ?? '{}') as { value?: { S?: string } }).value?.S ?? ''}`)
     .sort();
 }
 

@@ -197,7 +197,7 @@ describe('Class: StateStore', () => {
         sk: { S: expectedParkedKey('eu', put.keyId).sk },
         kind: { S: 'put' },
         key: { M: { pk: { S: 'a' } } },
-        item: { M: { pk: { S: 'a' }, value: { S: 'v' } } },
+        image: { S: '{"pk":{"S":"a"},"value":{"S":"v"}}' },
         seq: { S: '4200' },
         created_at: { N: '1000' },
         parked_at: { N: '2000' },
@@ -205,7 +205,7 @@ describe('Class: StateStore', () => {
         epoch: { N: '3' },
       });
       expect(deleteItem).toMatchObject({ kind: { S: 'delete' }, seq: { S: '4201' } });
-      expect(deleteItem).not.toHaveProperty('item');
+      expect(deleteItem).not.toHaveProperty('image');
     });
 
     it('keeps a key parked twice as one item, so only the newer change stays', async () => {
@@ -271,9 +271,31 @@ describe('Class: StateStore', () => {
       const largeChange = parkedChangeFor(large, '11', 1, 2, 'why', 4);
 
       // Assess
-      expect(smallChange).toEqual({ keyId: small.keyId, key: small.key, change: { kind: 'put', item: { pk: { S: 'a' }, value: { S: 'v' } } }, sequenceNumber: '10', createdAtMs: 1, parkedAtMs: 2, reason: 'why', epoch: 4 });
+      expect(smallChange).toEqual({
+        keyId: small.keyId,
+        key: small.key,
+        change: { kind: 'put', item: { pk: { S: 'a' }, value: { S: 'v' } } },
+        imageText: '{"pk":{"S":"a"},"value":{"S":"v"}}',
+        sequenceNumber: '10',
+        createdAtMs: 1,
+        parkedAtMs: 2,
+        reason: 'why',
+        epoch: 4,
+      });
       expect(largeChange.change).toEqual({ kind: 'read-master' });
       expect(largeChange.key).toEqual({ pk: { S: 'b' } });
+    });
+
+    it('parks as its key an image whose text does not fit, though the item itself would: binary grows by a third in base64', () => {
+      // Prepare: 300 KB of binary is 400 KB of base64
+      const binary = { ...putWrite('c'), item: { pk: { S: 'c' }, blob: { B: new Uint8Array(300 * 1024) } } };
+
+      // Act
+      const change = parkedChangeFor(binary, '12', 1, 2, 'why', 0);
+
+      // Assess
+      expect(change.change).toEqual({ kind: 'read-master' });
+      expect(change).not.toHaveProperty('imageText');
     });
 
     it('parks a delete as a delete', () => {
@@ -299,7 +321,7 @@ describe('Class: StateStore', () => {
       const item = ddb.commandCalls(BatchWriteItemCommand)[0]?.args[0].input.RequestItems?.[STATE_TABLE]?.[0]?.PutRequest?.Item;
       expect(item?.kind).toEqual({ S: 'read-master' });
       expect(item?.key).toEqual({ M: { pk: { S: 'b' } } });
-      expect(item).not.toHaveProperty('item');
+      expect(item).not.toHaveProperty('image');
     });
   });
 
@@ -546,9 +568,22 @@ describe('Class: StateStore', () => {
         epoch: 2,
         bucket: 4,
         sortKey: '0000000004#digest',
+        imageText: '{"pk":{"S":"a"},"value":{"S":"1"}}',
       });
       expect(page.changes.map((change) => change.change.kind)).toEqual(['put', 'delete', 'read-master', 'read-master']);
       expect(page.changes.map((change) => change.bucket)).toEqual([4, 5, 5, 0]);
+    });
+
+    it('applies a put whose kept image cannot be read back from the master instead, never drops it', async () => {
+      // Prepare
+      ddb.on(QueryCommand).resolves({ Items: [{ ...parkedItem('a'), image: { S: '{"pk":{"S":"a"},"v":{"B":"not base64!"}}' } }, { ...parkedItem('b'), image: { S: '{truncated' } }] });
+
+      // Act
+      const page = await storeWith().parkedPage('eu', 0, { open: 0 }, undefined, 10, deadlineIn(5_000));
+
+      // Assess
+      expect(page.changes.map((change) => change.change)).toEqual([{ kind: 'read-master' }, { kind: 'read-master' }]);
+      expect(page.changes.map((change) => change.key)).toEqual([{ pk: { S: 'a' } }, { pk: { S: 'b' } }]);
     });
 
     it('reads a page of the open bucket of one partition, and of the drained buckets below one', async () => {

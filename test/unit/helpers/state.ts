@@ -58,7 +58,7 @@ export function parkedItem(id: string, options: ParkedItemOptions = {}): Item {
   return {
     kind: { S: kind },
     key: { M: key },
-    ...(kind === 'put' ? { item: { M: { ...key, value: { S: options.value ?? 'parked' } } } } : {}),
+    ...(kind === 'put' ? { image: { S: JSON.stringify({ ...key, value: { S: options.value ?? 'parked' } }) } } : {}),
     seq: { S: options.seq ?? '100' },
     created_at: { N: String(options.createdAt ?? 1_000) },
     parked_at: { N: String(options.parkedAt ?? 2_000) },
