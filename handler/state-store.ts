@@ -15,7 +15,7 @@ import { gzipSync } from 'node:zlib';
 import { decodeImage, encodeImage, keyIdentity } from './attribute-value';
 import { Semaphore } from './concurrency';
 import { describeError, StateTableError } from './errors';
-import { itemSize, MAX_ITEM_BYTES } from './item-size';
+import { MAX_ITEM_BYTES, wireSize } from './item-size';
 import { pauseBeforeRetry, retryCall, retryTuningOf, type BackoffPolicy, type RetryTuning } from './retry';
 import { writeToSlave, type SlaveTarget } from './slave-writer';
 import type { Deadline } from './timing';
@@ -30,8 +30,11 @@ export const PARKED_PARTITIONS = 16;
 /** Width of a bucket's number in a parked change's sort key, so that sort keys order the buckets. */
 const BUCKET_DIGITS = 10;
 
-/** Room left in a parked change's item for its bookkeeping attributes; a larger image is parked as its key. */
-const PARKED_OVERHEAD_BYTES = 2 * 1024;
+/**
+ * Room left in a parked change's item beside its image and key: its keys, epoch, sequence number, times and a reason
+ * of up to 1,000 characters, escaped at worst. A larger image is parked as its key.
+ */
+const PARKED_OVERHEAD_BYTES = 8 * 1024;
 
 /** A slave's mode: `live` takes writes straight from the stream; `parked` has them kept in the state table. */
 export type SlaveMode = 'live' | 'parked';
@@ -672,7 +675,7 @@ export function parkedChangeFor(write: WriteRequest, sequenceNumber: string, cre
   const common = { keyId: write.keyId, key: write.key, sequenceNumber, createdAtMs, parkedAtMs, reason, epoch };
   if (write.kind === 'delete') return { ...common, change: { kind: 'delete' } };
   const imageText = encodeImage(write.item);
-  const fits = Buffer.byteLength(imageText) + itemSize(write.key) + PARKED_OVERHEAD_BYTES <= MAX_ITEM_BYTES;
+  const fits = Buffer.byteLength(imageText) + wireSize(write.key) + PARKED_OVERHEAD_BYTES <= MAX_ITEM_BYTES;
   return fits ? { ...common, change: { kind: 'put', item: write.item }, imageText } : { ...common, change: { kind: 'read-master' } };
 }
 
@@ -735,44 +738,58 @@ export function bucketPrefix(bucket: number): string {
   return `${String(bucket).padStart(BUCKET_DIGITS, '0')}#`;
 }
 
+/**
+ * A parked change's item beyond its key: the epoch (which the drain's carry-over compares) and the change itself as
+ * one JSON text, `{"kind","key","image"?,"seq","createdAt","parkedAt","reason"}`, key and image in DynamoDB JSON
+ * (`encodeImage`). One string attribute takes DynamoDB far less work than the same fields as attributes and maps.
+ */
 function parkedAttributes(change: ParkedChange): AttributeMap {
-  return {
-    kind: { S: change.change.kind },
-    key: { M: change.key },
-    ...(change.change.kind === 'put' ? { image: { S: change.imageText ?? encodeImage(change.change.item) } } : {}),
-    seq: { S: change.sequenceNumber },
-    created_at: { N: String(change.createdAtMs) },
-    parked_at: { N: String(change.parkedAtMs) },
-    reason: { S: change.reason.slice(0, 1_000) },
-    epoch: { N: String(change.epoch) },
-  };
+  const image = change.change.kind === 'put' ? `,"image":${change.imageText ?? encodeImage(change.change.item)}` : '';
+  const text = `{"kind":"${change.change.kind}","key":${encodeImage(change.key)}${image},"seq":${JSON.stringify(change.sequenceNumber)},"createdAt":${change.createdAtMs},"parkedAt":${change.parkedAtMs},"reason":${JSON.stringify(change.reason.slice(0, 1_000))}}`;
+  return { epoch: { N: String(change.epoch) }, change: { S: text } };
+}
+
+/** The text of a parked change, as `parkedAttributes` writes it. */
+interface ParkedText {
+  readonly kind?: unknown;
+  readonly key?: unknown;
+  readonly image?: unknown;
+  readonly seq?: unknown;
+  readonly createdAt?: unknown;
+  readonly parkedAt?: unknown;
+  readonly reason?: unknown;
 }
 
 function storedChangeOf(item: Record<string, AttributeValue>): StoredChange {
-  const key = item.key?.M ?? {};
-  const kind = item.kind?.S;
-  const imageText = item.image?.S;
-  const image = kind === 'put' && imageText !== undefined ? imageOf(imageText) : undefined;
+  const sortKey = item.sk?.S ?? '';
+  let text: ParkedText;
+  let key: AttributeMap;
+  try {
+    text = JSON.parse(item.change?.S ?? '') as ParkedText;
+    key = decodeImage(text.key, 'key');
+  } catch (error) {
+    throw new StateTableError(`parked change ${item.pk?.S ?? ''} / ${sortKey} cannot be read back (${describeError(error)}): delete that item, then bring the slave level with \`npx dynamo-replicator verify --repair\``, { cause: error });
+  }
+  const image = text.kind === 'put' ? imageOf(text.image) : undefined;
   // A put whose image cannot be read back is applied from the master's current item, which is never older.
-  const change: Change = image !== undefined ? { kind: 'put', item: image } : kind === 'delete' ? { kind: 'delete' } : { kind: 'read-master' };
+  const change: Change = image !== undefined ? { kind: 'put', item: image } : text.kind === 'delete' ? { kind: 'delete' } : { kind: 'read-master' };
   return {
     keyId: keyIdentity(key),
     key,
     change,
-    sequenceNumber: item.seq?.S ?? '0',
-    createdAtMs: Number(item.created_at?.N ?? '0'),
-    parkedAtMs: Number(item.parked_at?.N ?? '0'),
-    reason: item.reason?.S ?? '',
+    sequenceNumber: typeof text.seq === 'string' ? text.seq : '0',
+    createdAtMs: typeof text.createdAt === 'number' ? text.createdAt : 0,
+    parkedAtMs: typeof text.parkedAt === 'number' ? text.parkedAt : 0,
+    reason: typeof text.reason === 'string' ? text.reason : '',
     epoch: Number(item.epoch?.N ?? '0'),
-    bucket: Number((item.sk?.S ?? '').slice(0, BUCKET_DIGITS)),
-    sortKey: item.sk?.S ?? '',
-    ...(image === undefined || imageText === undefined ? {} : { imageText }),
+    bucket: Number(sortKey.slice(0, BUCKET_DIGITS)),
+    sortKey,
   };
 }
 
-function imageOf(text: string): AttributeMap | undefined {
+function imageOf(image: unknown): AttributeMap | undefined {
   try {
-    return decodeImage(JSON.parse(text) as unknown, 'image');
+    return decodeImage(image, 'image');
   } catch {
     return undefined;
   }

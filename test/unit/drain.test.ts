@@ -8,6 +8,7 @@ import { ConfigurationError } from '../../handler/errors';
 import type { ReplicatorConfig } from '../../handler/types';
 import { deployedConfig, EU, mockedClients, US } from './helpers/config';
 import { FakeStateTable } from './helpers/fake-state-table';
+import { parkedContent } from './helpers/state';
 import { awsError, FAST_BACKOFF } from './helpers/writes';
 import { recordedTelemetry } from './helpers/telemetry';
 import type { Telemetry } from '../../handler/telemetry';
@@ -90,7 +91,7 @@ describe('Function: drainSlaves', () => {
 
     // Assess: the ten changes up to the cursor are not written again; every other one is, once
     const written = fake.events.filter((event) => event.startsWith('write orders-eu')).map((event) => event.slice('write orders-eu put '.length, -'=v'.length));
-    const skipped = new Set(partition.slice(0, 10).map((item) => item.key?.M?.pk?.S));
+    const skipped = new Set(partition.slice(0, 10).map((item) => parkedContent(item).id));
     expect(written.filter((id) => skipped.has(id))).toEqual([]);
     expect(new Set(written)).toEqual(new Set(ids.filter((id) => !skipped.has(id))));
     expect(written).toHaveLength(ids.length - 10);
@@ -236,7 +237,7 @@ describe('Function: drainSlaves', () => {
     const taken = new Set(fake.events.filter((event) => event.startsWith('write orders-eu put') && !event.includes('poison')));
     expect(taken).toEqual(new Set(['write orders-eu put b=b', 'write orders-eu put c=c', 'write orders-eu put d=d']));
     expect(fake.events).toContain('carry poison to 1');
-    expect(fake.parkedOf('eu').filter((item) => item.sk?.S?.startsWith(`${String(fake.slaves.get('eu')?.bucket).padStart(10, '0')}#`) === true).map((item) => item.key?.M?.pk?.S)).toEqual(['poison']);
+    expect(fake.parkedOf('eu').filter((item) => item.sk?.S?.startsWith(`${String(fake.slaves.get('eu')?.bucket).padStart(10, '0')}#`) === true).map((item) => parkedContent(item).id)).toEqual(['poison']);
     expect(result.slaves.eu).toMatchObject({ mode: 'parked', drained: 3, pending: 1 });
     expect(result.slaves.eu?.errors[0]).toContain('ValidationException: Item size has exceeded the maximum allowed size');
   });

@@ -7,7 +7,7 @@ import { StateStore, type SlaveState } from '../../handler/state-store';
 import type { SlaveConfig } from '../../handler/types';
 import { deployedConfig, EU, mockedClients, STATE_TABLE } from './helpers/config';
 import { deadlineIn, releaseDeadlines } from './helpers/deadlines';
-import { pendingWrite, slaveItem } from './helpers/state';
+import { parkedContent, pendingWrite, slaveItem } from './helpers/state';
 import { awsError, deleteWrite, FAST_BACKOFF, putWrite } from './helpers/writes';
 
 const ddb = mockClient(DynamoDBClient);
@@ -49,11 +49,11 @@ const parkedKeys = (): string[] =>
   ddb
     .commandCalls(BatchWriteItemCommand)
     .flatMap((call) => call.args[0].input.RequestItems?.[STATE_TABLE] ?? [])
-    .map((request) => `${request.PutRequest?.Item?.kind?.S ?? ''} ${request.PutRequest?.Item?.key?.M?.pk?.S ?? ''}`)
+    .map((request) => `${parkedContent(request.PutRequest?.Item).kind} ${parkedContent(request.PutRequest?.Item).id}`)
     .sort();
 
 const parkedReasons = (): string[] =>
-  ddb.commandCalls(BatchWriteItemCommand).flatMap((call) => (call.args[0].input.RequestItems?.[STATE_TABLE] ?? []).map((request) => request.PutRequest?.Item?.reason?.S ?? ''));
+  ddb.commandCalls(BatchWriteItemCommand).flatMap((call) => (call.args[0].input.RequestItems?.[STATE_TABLE] ?? []).map((request) => parkedContent(request.PutRequest?.Item).reason));
 
 const writes = (...ids: string[]): PendingWrite[] => ids.map((id) => pendingWrite(putWrite(id)));
 

@@ -18,7 +18,7 @@ import { Replicator } from '../../handler/replicator';
 import type { ReplicatorConfig } from '../../handler/types';
 import { deployedConfig, EU, MASTER_TABLE, mockedClients, STATE_TABLE, US } from './helpers/config';
 import { contextWith, put, remove, streamEvent, streamRecord } from './helpers/records';
-import { slaveItem } from './helpers/state';
+import { parkedContent, slaveItem } from './helpers/state';
 import { awsError, FAST_BACKOFF } from './helpers/writes';
 import { recordedTelemetry } from './helpers/telemetry';
 
@@ -75,7 +75,7 @@ function parked(): string[] {
   return requestsTo(STATE_TABLE)
     .map((request) => request.PutRequest?.Item ?? {})
     .filter((item) => item.pk?.S?.startsWith('parked#') === true)
-    .map((item) => `${item.kind?.S ?? ''} ${item.key?.M?.pk?.S ?? ''}=${(JSON.parse(item.image?.S ?? '{}') as { value?: { S?: string } }).value?.S ?? ''}`)
+    .map((item) => `${parkedContent(item).kind} ${parkedContent(item).id}=${parkedContent(item).value ?? ''}`)
     .sort();
 }
 

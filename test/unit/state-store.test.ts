@@ -192,20 +192,14 @@ describe('Class: StateStore', () => {
 
       // Assess
       const [putItem, deleteItem] = ddb.commandCalls(BatchWriteItemCommand)[0]?.args[0].input.RequestItems?.[STATE_TABLE]?.map((request) => request.PutRequest?.Item) ?? [];
+      // Keys and the epoch as attributes; the change itself as one JSON text, key and image in DynamoDB JSON.
       expect(putItem).toEqual({
         pk: { S: expectedParkedKey('eu', put.keyId).pk },
         sk: { S: expectedParkedKey('eu', put.keyId).sk },
-        kind: { S: 'put' },
-        key: { M: { pk: { S: 'a' } } },
-        image: { S: '{"pk":{"S":"a"},"value":{"S":"v"}}' },
-        seq: { S: '4200' },
-        created_at: { N: '1000' },
-        parked_at: { N: '2000' },
-        reason: { S: 'x'.repeat(1_000) },
         epoch: { N: '3' },
+        change: { S: `{"kind":"put","key":{"pk":{"S":"a"}},"image":{"pk":{"S":"a"},"value":{"S":"v"}},"seq":"4200","createdAt":1000,"parkedAt":2000,"reason":"${'x'.repeat(1_000)}"}` },
       });
-      expect(deleteItem).toMatchObject({ kind: { S: 'delete' }, seq: { S: '4201' } });
-      expect(deleteItem).not.toHaveProperty('image');
+      expect(JSON.parse(deleteItem?.change?.S ?? '')).toEqual({ kind: 'delete', key: { pk: { S: 'b' } }, seq: '4201', createdAt: 1_000, parkedAt: 2_000, reason: 'slave unavailable' });
     });
 
     it('keeps a key parked twice as one item, so only the newer change stays', async () => {
@@ -319,9 +313,7 @@ describe('Class: StateStore', () => {
 
       // Assess
       const item = ddb.commandCalls(BatchWriteItemCommand)[0]?.args[0].input.RequestItems?.[STATE_TABLE]?.[0]?.PutRequest?.Item;
-      expect(item?.kind).toEqual({ S: 'read-master' });
-      expect(item?.key).toEqual({ M: { pk: { S: 'b' } } });
-      expect(item).not.toHaveProperty('image');
+      expect(JSON.parse(item?.change?.S ?? '')).toEqual({ kind: 'read-master', key: { pk: { S: 'b' } }, seq: '11', createdAt: 1, parkedAt: 2, reason: 'why' });
     });
   });
 
@@ -540,7 +532,7 @@ describe('Class: StateStore', () => {
       // Prepare
       const sk = (bucket: number): { S: string } => ({ S: `${String(bucket).padStart(10, '0')}#digest` });
       ddb.on(QueryCommand).resolves({
-        Items: [{ sk: sk(4), ...parkedItem('a', { value: '1', seq: '7', epoch: 2 }) }, { sk: sk(5), ...parkedItem('b', { kind: 'delete' }) }, { sk: sk(5), ...parkedItem('c', { kind: 'read-master' }) }, {}],
+        Items: [{ sk: sk(4), ...parkedItem('a', { value: '1', seq: '7', epoch: 2 }) }, { sk: sk(5), ...parkedItem('b', { kind: 'delete' }) }, { sk: sk(5), ...parkedItem('c', { kind: 'read-master' }) }],
         LastEvaluatedKey: { pk: { S: 'parked#eu#03' }, sk: { S: 'x' } },
       });
 
@@ -568,22 +560,32 @@ describe('Class: StateStore', () => {
         epoch: 2,
         bucket: 4,
         sortKey: '0000000004#digest',
-        imageText: '{"pk":{"S":"a"},"value":{"S":"1"}}',
       });
-      expect(page.changes.map((change) => change.change.kind)).toEqual(['put', 'delete', 'read-master', 'read-master']);
-      expect(page.changes.map((change) => change.bucket)).toEqual([4, 5, 5, 0]);
+      expect(page.changes.map((change) => change.change.kind)).toEqual(['put', 'delete', 'read-master']);
+      expect(page.changes.map((change) => change.bucket)).toEqual([4, 5, 5]);
     });
 
     it('applies a put whose kept image cannot be read back from the master instead, never drops it', async () => {
       // Prepare
-      ddb.on(QueryCommand).resolves({ Items: [{ ...parkedItem('a'), image: { S: '{"pk":{"S":"a"},"v":{"B":"not base64!"}}' } }, { ...parkedItem('b'), image: { S: '{truncated' } }] });
+      const text = (image: unknown): Record<string, AttributeValue> => ({ epoch: { N: '0' }, change: { S: JSON.stringify({ kind: 'put', key: { pk: { S: 'a' } }, image, seq: '1', createdAt: 1, parkedAt: 2, reason: 'r' }) } });
+      ddb.on(QueryCommand).resolves({ Items: [text({ pk: { S: 'a' }, v: { B: 'not base64!' } }), text('not an image')] });
 
       // Act
       const page = await storeWith().parkedPage('eu', 0, { open: 0 }, undefined, 10, deadlineIn(5_000));
 
       // Assess
       expect(page.changes.map((change) => change.change)).toEqual([{ kind: 'read-master' }, { kind: 'read-master' }]);
-      expect(page.changes.map((change) => change.key)).toEqual([{ pk: { S: 'a' } }, { pk: { S: 'b' } }]);
+      expect(page.changes.map((change) => change.key)).toEqual([{ pk: { S: 'a' } }, { pk: { S: 'a' } }]);
+    });
+
+    it('refuses a parked item whose key cannot be read back, naming it and what to do, instead of dropping it', async () => {
+      // Prepare
+      ddb.on(QueryCommand).resolves({ Items: [{ pk: { S: 'parked#eu#00' }, sk: { S: '0000000000#x' }, epoch: { N: '0' }, change: { S: '{truncated' } }] });
+
+      // Act & Assess
+      await expect(storeWith().parkedPage('eu', 0, { open: 0 }, undefined, 10, deadlineIn(5_000))).rejects.toThrow(
+        /parked change parked#eu#00 \/ 0000000000#x cannot be read back \(.*\): delete that item, then bring the slave level with `npx dynamo-replicator verify --repair`/,
+      );
     });
 
     it('reads a page of the open bucket of one partition, and of the drained buckets below one', async () => {
@@ -645,7 +647,7 @@ describe('Class: StateStore', () => {
       expect(puts).toHaveLength(2);
       expect(puts[0]).toMatchObject({
         TableName: STATE_TABLE,
-        Item: { pk: { S: expectedParkedKey('eu', refused[0]?.keyId ?? '', 5).pk }, sk: { S: expectedParkedKey('eu', refused[0]?.keyId ?? '', 5).sk }, seq: { S: '100' }, epoch: { N: '2' } },
+        Item: { pk: { S: expectedParkedKey('eu', refused[0]?.keyId ?? '', 5).pk }, sk: { S: expectedParkedKey('eu', refused[0]?.keyId ?? '', 5).sk }, epoch: { N: '2' } },
         ConditionExpression: 'attribute_not_exists(pk) OR epoch < :epoch',
         ExpressionAttributeValues: { ':epoch': { N: '2' } },
       });

@@ -10,6 +10,7 @@ import { FakeStateTable } from '../helpers/fake-state-table';
 import { awsError, FAST_BACKOFF } from '../helpers/writes';
 import { FakeTables } from './helpers/fake-tables';
 import { installReplication } from './helpers/replication';
+import { parkedContent } from '../helpers/state';
 
 const client = new DynamoDBClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
 const ddb = mockClient(client);
@@ -20,7 +21,7 @@ const keyOf = (pk: string): KeyToBring => ({ keyId: keyIdentity({ pk: { S: pk } 
 const parkedOfEu = (state: FakeStateTable): string[] =>
   state
     .parkedOf('eu')
-    .map((item) => `${item.kind?.S ?? ''} ${item.key?.M?.pk?.S ?? ''} epoch ${item.epoch?.N ?? ''} (${item.reason?.S ?? ''})`)
+    .map((item) => `${parkedContent(item).kind} ${parkedContent(item).id} epoch ${parkedContent(item).epoch} (${parkedContent(item).reason})`)
     .sort();
 
 describe('Function: parkKeys', () => {

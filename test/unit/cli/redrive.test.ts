@@ -15,6 +15,7 @@ import { put, remove, streamEvent } from '../helpers/records';
 import { FAST_BACKOFF } from '../helpers/writes';
 import { captureIo, FakeTables, providerOf } from './helpers/fake-tables';
 import { installReplication } from './helpers/replication';
+import { parkedContent } from '../helpers/state';
 
 const client = new DynamoDBClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
 const ddb = mockClient(client);
@@ -81,7 +82,7 @@ describe('Function: runRedrive', () => {
     expect(summary).toMatchObject({ sources: 1, records: 2, keys: 2, undecodable: [], drain: { pending: { eu: 0, us: 0 } } });
     for (const slave of ['orders-eu', 'orders-us']) expect(tables.items(slave)).toEqual([{ pk: { S: 'a' }, value: { S: 'current' } }]);
     expect(state.events.filter((event) => event.startsWith('park')).sort()).toEqual(['park eu a', 'park eu gone', 'park us a', 'park us gone']);
-    const kinds = ddb.commandCalls(BatchWriteItemCommand).flatMap((call) => (call.args[0].input.RequestItems?.[STATE_TABLE] ?? []).flatMap((request) => (request.PutRequest === undefined ? [] : [request.PutRequest.Item?.kind?.S])));
+    const kinds = ddb.commandCalls(BatchWriteItemCommand).flatMap((call) => (call.args[0].input.RequestItems?.[STATE_TABLE] ?? []).flatMap((request) => (request.PutRequest === undefined ? [] : [parkedContent(request.PutRequest.Item).kind])));
     expect(new Set(kinds)).toEqual(new Set(['read-master']));
     expect(stderr.text).toBe('parked 2 keys for eu, us; draining now\n');
     expect([...state.slaves.values()].map((slave) => slave.mode)).toEqual(['live', 'live']);

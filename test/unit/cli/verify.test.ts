@@ -13,6 +13,7 @@ import { FakeStateTable } from '../helpers/fake-state-table';
 import { awsError } from '../helpers/writes';
 import { captureIo, FakeTables, providerOf } from './helpers/fake-tables';
 import { installReplication } from './helpers/replication';
+import { parkedContent } from '../helpers/state';
 
 const client = new DynamoDBClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
 const ddb = mockClient(client);
@@ -193,7 +194,7 @@ describe('Function: repairDrift', () => {
     expect(tables.items('orders-eu')).toEqual(expect.arrayContaining(tables.items('orders')));
     expect(tables.items('orders-eu')).toHaveLength(2);
     const parks = ddb.commandCalls(BatchWriteItemCommand).flatMap((call) => (call.args[0].input.RequestItems?.[STATE_TABLE] ?? []).filter((request) => request.PutRequest !== undefined));
-    expect(parks.map((request) => `${request.PutRequest?.Item?.kind?.S ?? ''} ${request.PutRequest?.Item?.key?.M?.pk?.S ?? ''} epoch ${request.PutRequest?.Item?.epoch?.N ?? ''}`).sort()).toEqual([
+    expect(parks.map((request) => `${parkedContent(request.PutRequest?.Item).kind} ${parkedContent(request.PutRequest?.Item).id} epoch ${parkedContent(request.PutRequest?.Item).epoch}`).sort()).toEqual([
       'read-master different epoch 4',
       'read-master extra epoch 4',
       'read-master missing epoch 4',

@@ -20,7 +20,7 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { createHash } from 'node:crypto';
 import { keyIdentity } from '../../../handler/attribute-value';
 import { MASTER_TABLE, STATE_TABLE } from './config';
-import { parkedItem, slaveItem, type ParkedItemOptions, type SlaveItemOptions } from './state';
+import { parkedContent, parkedItem, slaveItem, type ParkedItemOptions, type SlaveItemOptions } from './state';
 import { awsError } from './writes';
 
 type Item = Record<string, AttributeValue>;
@@ -112,11 +112,11 @@ export class FakeStateTable {
         const id = `${request.DeleteRequest.Key?.pk?.S ?? ''}|${request.DeleteRequest.Key?.sk?.S ?? ''}`;
         const item = this.parked.get(id);
         this.parked.delete(id);
-        this.events.push(`delete ${item?.key?.M?.pk?.S ?? id}`);
+        this.events.push(`delete ${item === undefined ? id : parkedContent(item).id}`);
       } else if (table === STATE_TABLE) {
         const item = request.PutRequest?.Item ?? {};
         this.keep(item);
-        this.events.push(`park ${item.pk?.S?.split('#')[1] ?? item.pk?.S ?? ''} ${item.key?.M?.pk?.S ?? ''}`.trimEnd());
+        this.events.push(`park ${item.pk?.S?.split('#')[1] ?? item.pk?.S ?? ''} ${parkedContent(item).id}`.trimEnd());
       } else {
         this.events.push(
           request.PutRequest !== undefined
@@ -267,7 +267,7 @@ export class FakeStateTable {
       return Promise.reject(awsError('ConditionalCheckFailedException', 400, 'The conditional request failed'));
     }
     this.keep(item);
-    if (input.ConditionExpression !== undefined) this.events.push(`carry ${item.key?.M?.pk?.S ?? ''} to ${Number(item.sk?.S?.slice(0, 10))}`);
+    if (input.ConditionExpression !== undefined) this.events.push(`carry ${parkedContent(item).id} to ${Number(item.sk?.S?.slice(0, 10))}`);
     return Promise.resolve({});
   }
 

@@ -55,16 +55,34 @@ export interface ParkedItemOptions {
 export function parkedItem(id: string, options: ParkedItemOptions = {}): Item {
   const key = { pk: { S: id } };
   const kind = options.kind ?? 'put';
-  return {
-    kind: { S: kind },
-    key: { M: key },
-    ...(kind === 'put' ? { image: { S: JSON.stringify({ ...key, value: { S: options.value ?? 'parked' } }) } } : {}),
-    seq: { S: options.seq ?? '100' },
-    created_at: { N: String(options.createdAt ?? 1_000) },
-    parked_at: { N: String(options.parkedAt ?? 2_000) },
-    reason: { S: 'slave unavailable' },
-    epoch: { N: String(options.epoch ?? 0) },
+  const text = {
+    kind,
+    key,
+    ...(kind === 'put' ? { image: { ...key, value: { S: options.value ?? 'parked' } } } : {}),
+    seq: options.seq ?? '100',
+    createdAt: options.createdAt ?? 1_000,
+    parkedAt: options.parkedAt ?? 2_000,
+    reason: 'slave unavailable',
   };
+  return { epoch: { N: String(options.epoch ?? 0) }, change: { S: JSON.stringify(text) } };
+}
+
+/** What a parked item of the state table says, read from its JSON text; string values of its key and image only. */
+export interface ParkedContent {
+  readonly kind: string;
+  /** The key's `pk`. */
+  readonly id: string;
+  /** The image's `value`, if it has one. */
+  readonly value?: string;
+  readonly seq: string;
+  readonly reason: string;
+  readonly epoch: string;
+}
+
+export function parkedContent(item: Item | undefined): ParkedContent {
+  const text = JSON.parse(item?.change?.S ?? '{}') as { kind?: string; key?: { pk?: { S?: string } }; image?: { value?: { S?: string } }; seq?: string; reason?: string };
+  const value = text.image?.value?.S;
+  return { kind: text.kind ?? '', id: text.key?.pk?.S ?? '', ...(value === undefined ? {} : { value }), seq: text.seq ?? '', reason: text.reason ?? '', epoch: item?.epoch?.N ?? '' };
 }
 
 /** A parked change of item `pk = id`, as `StateStore.park` takes it. */
