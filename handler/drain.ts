@@ -5,7 +5,7 @@ import { readCurrentItems } from './item-reader';
 import { drainMetrics, type DrainReport } from './metrics';
 import { retryTuningOf, type BackoffPolicy, type RetryTuning } from './retry';
 import { isRejectedItem, writeToSlave } from './slave-writer';
-import { bucketPrefix, partitions, StateStore, type ParkedChange, type ParkedPage, type SlaveState } from './state-store';
+import { bucketPrefix, PARKED_PARTITIONS, partitions, StateStore, type ParkedChange, type ParkedPage, type SlaveState } from './state-store';
 import type { Telemetry } from './telemetry';
 import { Deadline, REQUEST_TIMEOUT_MS } from './timing';
 import type { ReplicatorConfig, SlaveConfig, WriteRequest } from './types';
@@ -232,6 +232,14 @@ async function probeOpenBucket(slave: SlaveConfig, state: SlaveState, context: D
   return { empty: found.length === 0, answered, current: current.length, applied: result.applied.length, errors: result.errors };
 }
 
+/**
+ * BatchWriteItem calls in flight for one partition's page. The partitions drain at once, so together they keep about
+ * twice the slave's `write_concurrency` in flight: enough to keep it busy, not a flood on a slave just back.
+ */
+function concurrencyPerPartition(writeConcurrency: number): number {
+  return Math.max(1, Math.ceil((writeConcurrency * 2) / PARKED_PARTITIONS));
+}
+
 /** What became of parked changes sent to a slave: taken, rejected (the slave refuses their items), or neither. */
 interface Applied<C extends ParkedChange> {
   readonly applied: C[];
@@ -271,7 +279,7 @@ async function applyChanges<C extends ParkedChange>(slave: SlaveConfig, changes:
   const outcome = await writeToSlave(
     { name: slave.name, tableName: slave.tableName, region: slave.region, client: options.clients.forSlave(slave) },
     [...writes.values()].map(({ write }) => write),
-    { concurrency: config.writeConcurrency, deadline, ...context.retry },
+    { concurrency: concurrencyPerPartition(config.writeConcurrency), deadline, ...context.retry },
   );
   const failed = new Map(outcome.failed.map(({ write, error }) => [write.keyId, error]));
   errors.push(...outcome.failed.slice(0, 5).map(({ error }) => error.message));
