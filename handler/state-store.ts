@@ -324,22 +324,12 @@ export class StateStore {
 
   /** Gives the lease back, if this drain still holds it. */
   public async releaseDrainLease(slave: string, owner: string, deadline: Deadline): Promise<void> {
-    await this.updateSlave(
-      slave,
-      { UpdateExpression: 'REMOVE lease_owner, lease_until', ConditionExpression: 'lease_owner = :owner', ExpressionAttributeValues: { ':owner': { S: owner } } },
-      `release slave "${slave}"'s drain lease`,
-      deadline,
-    );
+    await this.updateUnderLease(slave, owner, { UpdateExpression: 'REMOVE lease_owner, lease_until' }, `release slave "${slave}"'s drain lease`, deadline);
   }
 
   /** Records why the drain of a slave stopped, for `status`. */
   public async noteDrainStopped(slave: string, owner: string, reason: string, deadline: Deadline): Promise<void> {
-    await this.updateSlave(
-      slave,
-      { UpdateExpression: 'SET reason = :reason', ConditionExpression: 'lease_owner = :owner', ExpressionAttributeValues: { ':owner': { S: owner }, ':reason': { S: reason.slice(0, 1_000) } } },
-      `note why slave "${slave}"'s drain stopped`,
-      deadline,
-    );
+    await this.updateUnderLease(slave, owner, { UpdateExpression: 'SET reason = :reason', ExpressionAttributeValues: { ':reason': { S: reason.slice(0, 1_000) } } }, `note why slave "${slave}"'s drain stopped`, deadline);
   }
 
   /**
@@ -447,13 +437,7 @@ export class StateStore {
 
   /** Records where a drain stands in one partition of the closed bucket, if it still holds the lease. */
   public async saveCursor(slave: string, partition: number, sortKey: string, owner: string, deadline: Deadline): Promise<boolean> {
-    const updated = await this.updateSlave(
-      slave,
-      { UpdateExpression: `SET ${cursorAttribute(partition)} = :sk`, ConditionExpression: 'lease_owner = :owner', ExpressionAttributeValues: { ':sk': { S: sortKey }, ':owner': { S: owner } } },
-      `save slave "${slave}"'s drain cursor`,
-      deadline,
-    );
-    return updated !== undefined;
+    return this.updateUnderLease(slave, owner, { UpdateExpression: `SET ${cursorAttribute(partition)} = :sk`, ExpressionAttributeValues: { ':sk': { S: sortKey } } }, `save slave "${slave}"'s drain cursor`, deadline);
   }
 
   /**
@@ -461,29 +445,23 @@ export class StateStore {
    * holds the lease.
    */
   public async markDrained(slave: string, bucket: number, owner: string, deadline: Deadline): Promise<boolean> {
-    const updated = await this.updateSlave(
+    return this.updateUnderLease(
       slave,
+      owner,
       {
         UpdateExpression: `SET drained_below = :bucket REMOVE ${partitions().map(cursorAttribute).join(', ')}`,
-        ConditionExpression: 'lease_owner = :owner AND (attribute_not_exists(#bucket) OR #bucket = :bucket)',
+        condition: '(attribute_not_exists(#bucket) OR #bucket = :bucket)',
         ExpressionAttributeNames: { '#bucket': 'bucket' },
-        ExpressionAttributeValues: { ':bucket': { N: String(bucket) }, ':owner': { S: owner } },
+        ExpressionAttributeValues: { ':bucket': { N: String(bucket) } },
       },
       `record slave "${slave}"'s buckets below ${bucket} drained`,
       deadline,
     );
-    return updated !== undefined;
   }
 
   /** Records that every change below `bucket` has been deleted, if this drain still holds the lease. */
   public async markCleaned(slave: string, bucket: number, owner: string, deadline: Deadline): Promise<boolean> {
-    const updated = await this.updateSlave(
-      slave,
-      { UpdateExpression: 'SET cleaned_below = :bucket', ConditionExpression: 'lease_owner = :owner', ExpressionAttributeValues: { ':bucket': { N: String(bucket) }, ':owner': { S: owner } } },
-      `record slave "${slave}"'s buckets below ${bucket} deleted`,
-      deadline,
-    );
-    return updated !== undefined;
+    return this.updateUnderLease(slave, owner, { UpdateExpression: 'SET cleaned_below = :bucket', ExpressionAttributeValues: { ':bucket': { N: String(bucket) } } }, `record slave "${slave}"'s buckets below ${bucket} deleted`, deadline);
   }
 
   /**
@@ -491,21 +469,21 @@ export class StateStore {
    * drained. From then on a parker that read the old bucket has its announcement refused, and keeps its changes again.
    */
   public async closeBucket(slave: string, bucket: number, owner: string, deadline: Deadline): Promise<boolean> {
-    const updated = await this.updateSlave(
+    return this.updateUnderLease(
       slave,
+      owner,
       {
         UpdateExpression: 'SET #bucket = :next',
         // A state without a bucket has bucket 0 open and nothing drained.
-        ConditionExpression:
-          'lease_owner = :owner AND (attribute_not_exists(#bucket) OR #bucket = :bucket) AND ((attribute_not_exists(#bucket) AND attribute_not_exists(drained_below)) OR drained_below = :bucket)',
+        condition: '(attribute_not_exists(#bucket) OR #bucket = :bucket) AND ((attribute_not_exists(#bucket) AND attribute_not_exists(drained_below)) OR drained_below = :bucket)',
         ExpressionAttributeNames: { '#bucket': 'bucket' },
-        ExpressionAttributeValues: { ':bucket': { N: String(bucket) }, ':next': { N: String(bucket + 1) }, ':owner': { S: owner } },
+        ExpressionAttributeValues: { ':bucket': { N: String(bucket) }, ':next': { N: String(bucket + 1) } },
       },
       `close slave "${slave}"'s bucket ${bucket}`,
       deadline,
     );
-    return updated !== undefined;
   }
+
 
   /**
    * How many changes are parked for a slave and not applied yet: in every partition, those after its drain cursor (or
@@ -599,6 +577,27 @@ export class StateStore {
       'delete a replayed rejected record',
       deadline,
     );
+  }
+
+  /**
+   * One update of a slave's state item by the drain holding its lease, on `condition` besides; resolves false when
+   * the drain no longer holds it, or the rest of the condition does not hold.
+   */
+  private async updateUnderLease(
+    slave: string,
+    owner: string,
+    input: { readonly UpdateExpression: string; readonly condition?: string; readonly ExpressionAttributeNames?: Record<string, string>; readonly ExpressionAttributeValues?: Record<string, AttributeValue> },
+    what: string,
+    deadline: Deadline,
+  ): Promise<boolean> {
+    const { condition, ...update } = input;
+    const updated = await this.updateSlave(
+      slave,
+      { ...update, ConditionExpression: condition === undefined ? 'lease_owner = :owner' : `lease_owner = :owner AND ${condition}`, ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':owner': { S: owner } } },
+      what,
+      deadline,
+    );
+    return updated !== undefined;
   }
 
   /** One conditional update of a slave's state item; resolves undefined when its condition does not hold. */
