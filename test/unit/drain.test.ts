@@ -99,7 +99,7 @@ describe('Function: drainSlaves', () => {
     expect(fake.slaves.get('eu')?.cursors.size).toBe(0);
   });
 
-  it('does not go live when a change is parked between its last pass and the switch, and drains again first', async () => {
+  it('does not go live when a change is parked between its last round and the switch, and drains again first', async () => {
     // Prepare
     fake.setSlave('eu', { mode: 'parked', generation: 4, epoch: 0 });
     fake.park('eu', 'a', { value: '1', seq: '10' });
