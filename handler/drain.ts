@@ -144,7 +144,7 @@ async function deleteDrained(slave: SlaveConfig, state: SlaveState, context: Dra
       do {
         if (deadline.isOver()) return false;
         const page = await store.parkedPage(slave.name, partition, { below: state.drainedBelow }, start, DRAIN_PAGE_SIZE, deadline);
-        await store.deleteParked(slave.name, page.changes, deadline);
+        await store.deleteParked(slave.name, partition, page.changes, deadline);
         start = page.next;
       } while (start !== undefined);
       return true;

@@ -389,12 +389,14 @@ export class StateStore {
   }
 
   /**
-   * Deletes parked changes of drained buckets (below `drainedBelow`), unconditionally: no drain reads them again, and
-   * a closed bucket takes no announced change, so what a delete may find there is a copy its parker kept again.
+   * Deletes parked changes of drained buckets (below `drainedBelow`) read from one partition, by the sort keys they
+   * were read with, unconditionally: no drain reads them again, and a closed bucket takes no announced change, so what
+   * a delete may find there is a copy its parker kept again.
    */
-  public async deleteParked(slave: string, changes: readonly Pick<StoredChange, 'keyId' | 'bucket'>[], deadline: Deadline): Promise<void> {
+  public async deleteParked(slave: string, partition: number, changes: readonly Pick<StoredChange, 'sortKey'>[], deadline: Deadline): Promise<void> {
+    const pk = parkedPartitionKey(slave, partition);
     const writes: WriteRequest[] = changes.map((change) => {
-      const key = parkedKey(slave, change.keyId, change.bucket);
+      const key: AttributeMap = { pk: { S: pk }, sk: { S: change.sortKey } };
       return { kind: 'delete', keyId: keyIdentity(key), key };
     });
     const outcome = await writeToSlave(this.target(`drained changes of slave "${slave}"`), writes, { concurrency: this.options.concurrency, deadline, ...this.retryOptions() });

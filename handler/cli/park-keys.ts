@@ -27,8 +27,9 @@ export interface KeyToBring {
 
 /**
  * Parks keys for one slave as "read the master", under the epoch it has now, and announces them
- * (`StateStore.parkAndAnnounce`); if the slave goes live meanwhile, parks them again under its new epoch. The drain then applies the master's current item of each,
- * in order with the live path's writes: the one way the command-line tool writes a slave that replication writes.
+ * (`StateStore.parkAndAnnounce`); if the slave goes live meanwhile, parks them again under its new epoch. The drain
+ * then applies the master's current item of each, in order with the live path's writes: the one way the command-line
+ * tool writes a slave that replication writes.
  */
 export async function parkKeys(store: StateStore, slave: SlaveConfig, keys: readonly KeyToBring[], reason: string, now: () => number): Promise<void> {
   const deadline = new Deadline(now() + PARK_TIMEOUT_MS);

@@ -611,18 +611,18 @@ describe('Class: StateStore', () => {
       });
     });
 
-    it('deletes drained changes of closed buckets with BatchWriteItem, each from the bucket it was read in', async () => {
+    it('deletes drained changes of one partition with BatchWriteItem, each by the sort key it was read with', async () => {
       // Prepare
       ddb.on(BatchWriteItemCommand).resolves({});
-      const changes = Array.from({ length: 30 }, (_, index) => ({ ...parkedChange(`k${index}`), bucket: index % 2 }));
+      const changes = Array.from({ length: 30 }, (_, index) => ({ sortKey: `${String(index % 2).padStart(10, '0')}#digest-${index}` }));
 
       // Act
-      await storeWith().deleteParked('eu', changes, deadlineIn(5_000));
+      await storeWith().deleteParked('eu', 7, changes, deadlineIn(5_000));
 
       // Assess
       const requests = ddb.commandCalls(BatchWriteItemCommand).flatMap((call) => call.args[0].input.RequestItems?.[STATE_TABLE] ?? []);
       expect(requests).toHaveLength(30);
-      const expected = changes.map((change) => expectedParkedKey('eu', change.keyId, change.bucket));
+      const expected = changes.map((change) => ({ pk: 'parked#eu#07', sk: change.sortKey }));
       expect(requests.map((request) => ({ pk: request.DeleteRequest?.Key?.pk?.S, sk: request.DeleteRequest?.Key?.sk?.S })).sort((a, b) => ((a.sk ?? '') < (b.sk ?? '') ? -1 : 1))).toEqual(expected.sort((a, b) => (a.sk < b.sk ? -1 : 1)));
     });
 
@@ -631,7 +631,7 @@ describe('Class: StateStore', () => {
       ddb.on(BatchWriteItemCommand).rejects(awsError('AccessDeniedException', 400, 'denied'));
 
       // Act & Assess
-      await expect(storeWith().deleteParked('eu', [{ ...parkedChange('a'), bucket: 0 }], deadlineIn(5_000))).rejects.toThrow(/could not delete 1 drained changes of slave "eu": .*AccessDeniedException: denied/);
+      await expect(storeWith().deleteParked('eu', 0, [{ sortKey: '0000000000#a' }], deadlineIn(5_000))).rejects.toThrow(/could not delete 1 drained changes of slave "eu": .*AccessDeniedException: denied/);
     });
 
     it('carries a change the slave refused over to the open bucket unless a change of the current epoch holds its key there', async () => {
