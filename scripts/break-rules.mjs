@@ -288,6 +288,14 @@ const MUTATIONS = [
     testName: 'DynamoDB JSON text decodeImage reads back',
   },
   {
+    rule: "isolation: the drain keeps at most twice the slave's write concurrency in flight",
+    mutation: 'drain.ts: every partition writes at the whole write concurrency',
+    file: 'handler/drain.ts',
+    edits: [{ find: '{ concurrency: concurrencyPerPartition(config.writeConcurrency), deadline, ...context.retry }', replace: '{ concurrency: config.writeConcurrency, deadline, ...context.retry }' }],
+    tests: ['test/unit/drain.test.ts'],
+    testName: 'twice the write concurrency',
+  },
+  {
     rule: 'isolation: a drain goes on from the cursor of the one before',
     mutation: 'drain.ts drainClosedBuckets: the saved cursor is ignored',
     file: 'handler/drain.ts',

@@ -372,6 +372,29 @@ describe('Function: drainSlaves', () => {
     expect(result.slaves.eu).toMatchObject({ mode: 'parked', drained: 1, pending: 1 });
   });
 
+  it('keeps at most twice the write concurrency of calls in flight to the slave, whatever the partitions', async () => {
+    // Prepare: a closed bucket of 2,000 changes over every partition; the slave answers each call after a while
+    fake.setSlave('eu', { mode: 'parked', generation: 2, epoch: 0, bucket: 1, drainedBelow: 0 });
+    for (let index = 0; index < 2_000; index += 1) fake.park('eu', `k${index}`, { bucket: 0 });
+    let inFlight = 0;
+    let most = 0;
+    fake.slaveAnswers.set('orders-eu', async () => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight -= 1;
+      return {};
+    });
+
+    // Act
+    const result = await drainWith({ writeConcurrency: 16 });
+
+    // Assess
+    expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 2_000 });
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(32);
+  });
+
   it('leaves a live slave alone', async () => {
     // Prepare
     fake.setSlave('eu', { mode: 'live', generation: 1, epoch: 1 });
