@@ -13,6 +13,12 @@ import type { ReplicatorConfig, SlaveConfig, WriteRequest } from './types';
 /** Parked changes read and applied per step of one partition. */
 const DRAIN_PAGE_SIZE = 500;
 
+/**
+ * How long after a slave was marked parked a drain that finds nothing parked leaves it parked while it is not yet
+ * settled: the parker that marked it keeps its changes only after the settle time (`StateStore.parkAndAnnounce`).
+ */
+export const UNSETTLED_GRACE_MS = 60_000;
+
 export interface DrainOptions {
   readonly config: ReplicatorConfig;
   readonly clients: ClientProvider;
@@ -112,6 +118,10 @@ async function drainSlave(slave: SlaveConfig, context: DrainContext): Promise<Dr
       const probe = await probeOpenBucket(slave, before, context);
       errors.push(...probe.errors);
       if (probe.empty) {
+        // Marked parked moments ago, and no change kept yet: its parker is waiting out the settle time, and would
+        // find the slave live (and have its batch re-delivered). It is left parked for the next drain unless the
+        // parker is long gone (a clock that is off only costs a wasted batch, never a change).
+        if (!before.settled && now() - (before.parkedSince ?? 0) < UNSETTLED_GRACE_MS) break;
         if (await store.markLive(slave.name, before.generation, owner, deadline)) return { mode: 'live', drained, pending: 0, oldestParkedAgeSeconds: 0, errors };
         continue;
       }

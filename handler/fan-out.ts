@@ -51,11 +51,11 @@ export interface FanOutContext {
  */
 export async function fanOut(slave: SlaveConfig, writes: readonly PendingWrite[], state: SlaveState | undefined, context: FanOutContext): Promise<SlaveOutcome> {
   const { store, config } = context;
-  const startsCopy = slave.initialCopy === true && state?.exists !== true;
+  const startsCopy = startsInitialCopy(slave, state);
   // Marked parked already, or about to be by the copy's first mark: no direct write may land before the drain's.
   const markedParked = state?.mode === 'parked' || startsCopy;
   const paused = slave.enabled === false;
-  const parked = markedParked || paused;
+  const parked = !takesWritesDirectly(slave, state);
   const outcome = { slave: slave.name, written: 0, retries: 0, lagMs: null as number | null, errors: [] as string[] };
   if (writes.length === 0 && !startsCopy) return { ...outcome, mode: markedParked ? 'parked' : 'live', parked: 0, failed: [] };
   if (paused && store === undefined) {
@@ -105,6 +105,16 @@ export async function fanOut(slave: SlaveConfig, writes: readonly PendingWrite[]
   return park(slave, toPark, state, startsCopy, markedParked, store, context, outcome);
 }
 
+/** Whether a slave in this state is written directly, rather than having every write parked. */
+export function takesWritesDirectly(slave: SlaveConfig, state: SlaveState | undefined): boolean {
+  return state?.mode !== 'parked' && !startsInitialCopy(slave, state) && slave.enabled !== false;
+}
+
+/** A new slave with `initial_copy` and no state yet: its first batch creates its state, parked with its copy pending. */
+function startsInitialCopy(slave: SlaveConfig, state: SlaveState | undefined): boolean {
+  return slave.initialCopy === true && state?.exists !== true;
+}
+
 /**
  * Parks writes for a slave through `StateStore.parkAndAnnounce`, under the epoch and open bucket this invocation read;
  * a live slave is marked parked first. Writes not kept, and every write when the slave went live meanwhile (the
@@ -121,7 +131,7 @@ async function park(
   outcome: { slave: string; written: number; retries: number; lagMs: number | null; errors: string[] },
 ): Promise<SlaveOutcome> {
   if (toPark.length === 0 && !startsCopy) return { ...outcome, mode: wasParked ? 'parked' : 'live', parked: 0, failed: [] };
-  const place = { epoch: state?.epoch ?? 0, bucket: state?.bucket ?? 0 };
+  const place = { epoch: state?.epoch ?? 0, bucket: state?.bucket ?? 0, settled: state?.settled ?? false };
   const reason = toPark[0]?.reason ?? 'initial copy pending';
   const parkedAt = context.now();
   const byKey = new Map(toPark.map((entry) => [entry.pending.write.keyId, entry.pending]));

@@ -9,7 +9,8 @@ import { retryTuningOf, type BackoffPolicy, type RetryTuning } from './retry';
 import { StateStore, type SlaveState } from './state-store';
 import { parseStreamBatch, type ParsedBatch } from './stream-record';
 import { powertoolsTelemetry, type Telemetry } from './telemetry';
-import { Deadline, DEFAULT_TIME_BUDGET_MS } from './timing';
+import { LiveStates } from './live-states';
+import { Deadline, DEFAULT_TIME_BUDGET_MS, LIVE_STATES_REUSE_MS, settleMsFor } from './timing';
 import type { InvocationContext, MasterTable, ReplicatorConfig, StreamBatchResponse, StreamChange, WriteRequest } from './types';
 
 /** Failures listed per slave in the log line; the count is always complete. */
@@ -23,6 +24,12 @@ export interface ReplicatorOptions {
   readonly now?: () => number;
   readonly backoff?: BackoffPolicy;
   readonly random?: () => number;
+  /**
+   * How long a read of the slaves' states in which every slave is live may serve the next batches
+   * (`LIVE_STATES_REUSE_MS` by default; 0 reads them for every batch). Parking waits a little longer after it marks
+   * a slave parked, so every process that parks for this replicator's slaves must use the same value.
+   */
+  readonly liveStatesReuseMs?: number;
 }
 
 /** What an invocation did, as logged. */
@@ -71,8 +78,10 @@ export class Replicator {
   private readonly clients: ClientProvider;
   private readonly telemetry: Telemetry;
   private readonly now: () => number;
+  private readonly liveStates: LiveStates;
 
   public constructor(private readonly options: ReplicatorOptions) {
+    this.liveStates = new LiveStates(options.liveStatesReuseMs ?? LIVE_STATES_REUSE_MS);
     this.clients = options.clients ?? createClientProvider();
     this.telemetry = options.telemetry ?? powertoolsTelemetry({ namespace: options.config.metricsNamespace, replicatorName: options.config.replicatorName });
     this.now = options.now ?? Date.now;
@@ -112,6 +121,8 @@ export class Replicator {
         outcomes = await Promise.all(config.slaves.map((slave) => fanOut(slave, resolved.writes, states.states.get(slave.name), fanOutContext)));
       }
       for (const outcome of outcomes) failed.push(...outcome.failed.map((pending) => pending.change.sequenceNumber));
+      // A slave that parked (or whose batch is re-delivered) is read again by the next batch.
+      if (outcomes.some((outcome) => outcome.mode !== 'live' || outcome.parked > 0 || outcome.failed.length > 0)) this.liveStates.forget();
 
       const failedSequenceNumber = lowestSequenceNumber(failed) ?? null;
       const report: InvocationReport = {
@@ -190,8 +201,11 @@ export class Replicator {
 
   private async readStates(store: StateStore | undefined, deadline: Deadline): Promise<{ states: Map<string, SlaveState> } | { error: string }> {
     if (store === undefined) return { states: new Map() };
+    const { slaves } = this.options.config;
+    const reused = this.liveStates.reusable();
+    if (reused !== undefined) return { states: reused };
     try {
-      return { states: await store.readSlaveStates(this.options.config.slaves, deadline) };
+      return { states: await this.liveStates.read(slaves, () => store.readSlaveStates(slaves, deadline)) };
     } catch (error) {
       return { error: describeError(error) };
     }
@@ -201,7 +215,12 @@ export class Replicator {
     const { config } = this.options;
     const region = master?.region ?? config.masterRegion;
     if (config.stateTable === undefined || region === undefined) return undefined;
-    return new StateStore(this.clients.forMaster(region), config.stateTable, { concurrency: config.writeConcurrency, now: this.now, ...this.retryOptions() });
+    return new StateStore(this.clients.forMaster(region), config.stateTable, {
+      concurrency: config.writeConcurrency,
+      now: this.now,
+      settleMs: settleMsFor(this.options.liveStatesReuseMs ?? LIVE_STATES_REUSE_MS),
+      ...this.retryOptions(),
+    });
   }
 
   private retryOptions(): RetryTuning {

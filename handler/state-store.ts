@@ -18,7 +18,7 @@ import { describeError, StateTableError } from './errors';
 import { MAX_ITEM_BYTES, wireSize } from './item-size';
 import { pauseBeforeRetry, retryCall, retryTuningOf, type BackoffPolicy, type RetryTuning } from './retry';
 import { writeToSlave, type SlaveTarget } from './slave-writer';
-import type { Deadline } from './timing';
+import { PARK_SETTLE_MS, type Deadline } from './timing';
 import type { AttributeMap, Change, SlaveConfig, WriteRequest } from './types';
 
 /**
@@ -75,6 +75,11 @@ export interface SlaveState {
   readonly cleanedBelow: number;
   /** The drain holding the slave's lease, if any. */
   readonly leaseOwner?: string;
+  /**
+   * Parked, and changes were kept for it `PARK_SETTLE_MS` or more after it was marked parked: no instance still
+   * reuses a read of its states in which it was live (see `parkAndAnnounce`), so a parker need not wait.
+   */
+  readonly settled: boolean;
   /** When the slave was parked, epoch ms: the age of its oldest parked change is at most `now - parkedSince`. */
   readonly parkedSince?: number;
   /** Why the slave was parked, or why its drain last stopped. */
@@ -110,6 +115,8 @@ export interface StoredChange extends ParkedChange {
 export interface ParkingPlace {
   readonly epoch: number;
   readonly bucket: number;
+  /** The slave was parked and settled (`SlaveState.settled`) when read. */
+  readonly settled?: boolean;
 }
 
 /** What became of changes handed to `parkAndAnnounce`. */
@@ -164,6 +171,8 @@ export interface ParkedPage {
 
 export interface StateStoreOptions {
   readonly concurrency: number;
+  /** How long after a slave is marked parked its first change may be kept; `PARK_SETTLE_MS` by default. */
+  readonly settleMs?: number;
   readonly backoff?: BackoffPolicy;
   readonly random?: () => number;
   readonly now?: () => number;
@@ -228,6 +237,10 @@ export class StateStore {
    *    only the newer change (stream records of one key reach the function in order);
    * 3. the generation is raised, if the epoch and the bucket still hold: a drain that read the generation before
    *    sees it changed and does not go live; one that read it after finds the changes, which were kept before.
+   * Between steps 1 and 2, no change is kept until `PARK_SETTLE_MS` after the slave was marked parked, unless it was
+   * settled when read: a stream invocation may reuse, for `LIVE_STATES_REUSE_MS`, a read in which the slave was live,
+   * and write a key directly; its shard's batches come one after another, so a change of that key parked later by an
+   * earlier batch would be impossible, and one parked by a later batch is newer. Step 3 then marks the slave settled.
    * When a drain closed the bucket meanwhile, it may have read the bucket before the changes landed: they are kept
    * again in the bucket now open, and announced there. When the slave went live meanwhile (the epoch moved), nothing
    * is announced: what was kept under the old epoch is stale, and the caller must not acknowledge the changes.
@@ -240,23 +253,45 @@ export class StateStore {
     deadline: Deadline,
   ): Promise<ParkOutcome> {
     let bucket = place.bucket;
-    const announce = async (): Promise<'marked' | 'moved' | 'went-live'> => {
-      const now = await this.markParked(slave, { epoch: place.epoch, bucket }, options.reason, options.startsCopy, deadline);
+    const announce = async (settled: boolean): Promise<'marked' | 'moved' | 'went-live'> => {
+      const now = await this.markParked(slave, { epoch: place.epoch, bucket }, options.reason, { startsCopy: options.startsCopy, settled }, deadline);
       if (now === undefined) return 'marked';
       if (now.epoch !== place.epoch) return 'went-live';
       bucket = now.bucket;
       return 'moved';
     };
     if (options.markFirst) {
-      for (let marked = await announce(); marked !== 'marked'; marked = await announce()) if (marked === 'went-live') return { status: 'went-live' };
+      for (let marked = await announce(false); marked !== 'marked'; marked = await announce(false)) if (marked === 'went-live') return { status: 'went-live' };
+    }
+    if ((options.markFirst || place.settled !== true) && !(await this.settle(deadline))) {
+      const error = new StateTableError(`state table ${this.tableName}: not enough time left to keep changes for slave "${slave}", which was marked parked less than ${this.settleMs()} ms ago`);
+      return { status: 'not-kept', notKept: changes.map((change) => ({ change, error })) };
     }
     for (;;) {
       const notKept = changes.length === 0 ? [] : await this.keep(slave, changes, bucket, deadline);
       if (notKept.length === changes.length && changes.length > 0 && !options.startsCopy) return { status: 'not-kept', notKept };
-      const marked = await announce();
+      const marked = await announce(true);
       if (marked === 'went-live') return { status: 'went-live' };
       if (marked === 'marked') return { status: 'announced', notKept };
     }
+  }
+
+  /**
+   * Waits `settleMs` from now, on the monotonic clock: the slave was marked parked before now. Resolves false, at
+   * once, when the deadline would come first.
+   */
+  private async settle(deadline: Deadline): Promise<boolean> {
+    const settleMs = this.settleMs();
+    if (settleMs <= 0) return true;
+    if (deadline.remainingMs() <= settleMs) return false;
+    const until = performance.now() + settleMs;
+    // A timer may fire a little early (libuv counts from the loop's time), so the clock is read again.
+    for (let left = settleMs; left > 0; left = until - performance.now()) await new Promise((resolve) => setTimeout(resolve, Math.ceil(left)));
+    return true;
+  }
+
+  private settleMs(): number {
+    return this.options.settleMs ?? PARK_SETTLE_MS;
   }
 
   /** Writes changes into one bucket of a slave. Resolves with what could not be kept. */
@@ -276,15 +311,16 @@ export class StateStore {
   }
 
   /**
-   * Marks a slave parked and raises its generation, if its epoch and open bucket are still those of `place`.
-   * Resolves undefined when it did, and otherwise with the slave's state as it is now. Called only by
-   * `parkAndAnnounce` and by the initial copy's start, which keeps no change.
+   * Marks a slave parked and raises its generation, if its epoch and open bucket are still those of `place`; with
+   * `settled`, marks it settled in that epoch too. Resolves undefined when it did, and otherwise with the slave's
+   * state as it is now. Called only by `parkAndAnnounce` and by the initial copy's start, which keeps no change.
    */
-  private async markParked(slave: string, place: ParkingPlace, reason: string, startsCopy: boolean, deadline: Deadline): Promise<SlaveState | undefined> {
+  private async markParked(slave: string, place: ParkingPlace, reason: string, mark: { readonly startsCopy: boolean; readonly settled: boolean }, deadline: Deadline): Promise<SlaveState | undefined> {
+    const { startsCopy, settled } = mark;
     const updated = await this.updateSlave(
       slave,
       {
-        UpdateExpression: `SET #mode = :parked, parked_since = if_not_exists(parked_since, :now), reason = :reason, epoch = if_not_exists(epoch, :epoch)${startsCopy ? ', copy_state = if_not_exists(copy_state, :pending)' : ''} ADD generation :one`,
+        UpdateExpression: `SET #mode = :parked, parked_since = if_not_exists(parked_since, :now), reason = :reason, epoch = if_not_exists(epoch, :epoch)${settled ? ', settled_epoch = :epoch' : ''}${startsCopy ? ', copy_state = if_not_exists(copy_state, :pending)' : ''} ADD generation :one`,
         ConditionExpression: '(attribute_not_exists(epoch) OR epoch = :epoch) AND (attribute_not_exists(#bucket) OR #bucket = :bucket)',
         ExpressionAttributeNames: { '#mode': 'mode', '#bucket': 'bucket' },
         ExpressionAttributeValues: {
@@ -364,7 +400,7 @@ export class StateStore {
 
   /** Creates a new slave's state as parked with its copy pending, unless it has a state already. */
   public async startCopy(slave: string, deadline: Deadline): Promise<SlaveState> {
-    const now = await this.markParked(slave, { epoch: 0, bucket: 0 }, 'initial copy pending', true, deadline);
+    const now = await this.markParked(slave, { epoch: 0, bucket: 0 }, 'initial copy pending', { startsCopy: true, settled: false }, deadline);
     return now ?? this.readSlaveState(slave, deadline);
   }
 
@@ -799,9 +835,11 @@ function imageOf(image: unknown): AttributeMap | undefined {
 function slaveStateOf(item: Record<string, AttributeValue>): SlaveState {
   const slave = (item.pk?.S ?? '').replace(/^slave#/, '');
   const copy = item.copy_state?.S;
+  const mode = item.mode?.S === 'parked' ? 'parked' : 'live';
   return {
     slave,
-    mode: item.mode?.S === 'parked' ? 'parked' : 'live',
+    mode,
+    settled: mode === 'parked' && item.settled_epoch?.N !== undefined && item.settled_epoch.N === (item.epoch?.N ?? '0'),
     generation: Number(item.generation?.N ?? '0'),
     epoch: Number(item.epoch?.N ?? '0'),
     bucket: Number(item.bucket?.N ?? '0'),
@@ -820,7 +858,7 @@ function slaveStateOf(item: Record<string, AttributeValue>): SlaveState {
 }
 
 function newSlaveState(slave: string): SlaveState {
-  return { slave, mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: false };
+  return { slave, mode: 'live', settled: false, generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: false };
 }
 
 function isConditionFailure(error: unknown): boolean {

@@ -16,6 +16,26 @@ export const FINAL_RESERVE_MS = 250;
  */
 export const REQUEST_TIMEOUT_MS = 5_000;
 
+/**
+ * How long an instance of the stream function may go on using a read of the slaves' states in which every slave was
+ * live, counted from before the read was sent, by both its monotonic clock and its wall clock (see `LiveStates`).
+ * Each batch would otherwise read them again: at live rates of a few dozen records a batch, that read is about a
+ * quarter of the function's CPU (README, Benchmark).
+ */
+export const LIVE_STATES_REUSE_MS = 500;
+
+/**
+ * How long after a slave is marked parked the first change may be kept for it (see `StateStore.parkAndAnnounce`):
+ * longer than any instance reuses a read in which it was live, with room for clocks that run at slightly different
+ * rates and timers that fire late.
+ */
+export const PARK_SETTLE_MS = settleMsFor(LIVE_STATES_REUSE_MS);
+
+/** The settle time that covers reads reused for `reuseMs`. */
+export function settleMsFor(reuseMs: number): number {
+  return Math.ceil(reuseMs * 1.25);
+}
+
 /** Waiting for a TCP connection longer than this means the endpoint is unreachable. */
 export const CONNECTION_TIMEOUT_MS = 3_000;
 

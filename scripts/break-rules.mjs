@@ -369,6 +369,62 @@ const MUTATIONS = [
     tests: ['test/unit/attribute-value.test.ts'],
     testName: 'is the JSON text of the sorted names',
   },
+  // Reusing a read of the slaves' states (issue 13): safe only while parking waits longer than any reuse.
+  {
+    rule: 'isolation: no change is kept until the settle time after its slave was marked parked (through the bundle, on DynamoDB Local)',
+    mutation: 'state-store.ts parkAndAnnounce: no settle wait',
+    file: 'handler/state-store.ts',
+    edits: [{ find: 'if ((options.markFirst || place.settled !== true) && !(await this.settle(deadline))) {', replace: 'if (false) {' }],
+    project: 'integration',
+    tests: ['test/integration/isolation.test.ts'],
+    testName: 'parks the batch after one that parked, on an instance that read the slave live just before',
+  },
+  {
+    rule: 'isolation: no change is kept until the settle time after its slave was marked parked',
+    mutation: 'state-store.ts parkAndAnnounce: the slave marked parked by this parker counts as settled',
+    file: 'handler/state-store.ts',
+    edits: [{ find: 'if ((options.markFirst || place.settled !== true) && !(await this.settle(deadline))) {', replace: 'if (place.settled !== true && !options.markFirst && !(await this.settle(deadline))) {' }],
+    tests: ['test/unit/state-store.test.ts'],
+    testName: 'keeps no change until PARK_SETTLE_MS',
+  },
+  {
+    rule: 'isolation: a parker waits for a slave read parked but not settled',
+    mutation: 'fan-out.ts park: every parked slave read counts as settled',
+    file: 'handler/fan-out.ts',
+    edits: [{ find: 'settled: state?.settled ?? false };', replace: "settled: state?.mode === 'parked' };" }],
+    tests: ['test/unit/fan-out.test.ts'],
+    testName: 'waits the settle time for one read parked but not settled',
+  },
+  {
+    rule: 'isolation: a read of the states is reused only when every slave is written directly in it',
+    mutation: 'live-states.ts read: every read is kept for reuse',
+    file: 'handler/live-states.ts',
+    edits: [{ find: 'if (this.reuseMs > 0 && slaves.every((slave) => takesWritesDirectly(slave, states.get(slave.name)))) this.#kept', replace: 'if (this.reuseMs > 0) this.#kept' }],
+    tests: ['test/unit/live-states.test.ts', 'test/unit/replicator.test.ts'],
+  },
+  {
+    rule: 'isolation: a read of the states is too old once either clock says so',
+    mutation: 'live-states.ts reusable: the monotonic clock alone (an instance frozen between invocations reuses it)',
+    file: 'handler/live-states.ts',
+    edits: [{ find: 'if (wallElapsed >= 0 && Math.max(wallElapsed, performance.now() - kept.monotonicAt) < this.reuseMs)', replace: 'if (performance.now() - kept.monotonicAt < this.reuseMs)' }],
+    tests: ['test/unit/live-states.test.ts'],
+  },
+  {
+    rule: 'isolation: the batch after one in which a slave did not take its writes reads the states again',
+    mutation: 'replicator.ts: the kept read is never forgotten',
+    file: 'handler/replicator.ts',
+    edits: [{ find: 'this.liveStates.forget();', replace: 'void this.liveStates;' }],
+    tests: ['test/unit/replicator.test.ts'],
+    testName: 'reads the states again for the batch after one in which a slave did not take its writes',
+  },
+  {
+    rule: 'isolation: the drain leaves a slave parked moments ago and not settled parked',
+    mutation: 'drain.ts: goes live over an unsettled slave at once',
+    file: 'handler/drain.ts',
+    edits: [{ find: 'if (!before.settled && now() - (before.parkedSince ?? 0) < UNSETTLED_GRACE_MS) break;', replace: '' }],
+    tests: ['test/unit/drain.test.ts'],
+    testName: 'leaves a slave marked parked less than UNSETTLED_GRACE_MS',
+  },
 ];
 
 // Failures that say the mutated code did not load or run as code, not that a rule's check caught it.

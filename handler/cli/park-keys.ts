@@ -32,7 +32,7 @@ export interface KeyToBring {
  * tool writes a slave that replication writes.
  */
 export async function parkKeys(store: StateStore, slave: SlaveConfig, keys: readonly KeyToBring[], reason: string, now: () => number): Promise<void> {
-  const deadline = new Deadline(now() + PARK_TIMEOUT_MS);
+  const deadline = new Deadline(now() + PARK_TIMEOUT_MS, now);
   try {
     for (;;) {
       const state = await store.readSlaveState(slave.name, deadline);

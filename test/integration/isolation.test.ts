@@ -10,6 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compareTables } from '../support/compare-tables';
 import { localClientConfig, startDynamoDbLocal, type DynamoDbLocal } from '../support/dynamodb-local';
@@ -18,6 +19,7 @@ import { StreamPoller, type OnFailureInvocationRecord } from '../support/stream-
 import { startLambdaControlPlane, type LambdaControlPlane } from '../support/lambda-control-plane';
 import { createTable } from '../support/tables';
 import { contextWith, loadBundleModule, type Bundle } from './helpers/bundle';
+import { toLambdaImage } from '../support/lambda-event';
 import { runInProcess } from './helpers/cli';
 import { scheduleDrain as startDrainSchedule, type DrainSchedule } from '../support/drain-schedule';
 import { eventually as waitFor } from '../support/eventually';
@@ -256,6 +258,45 @@ describe('Isolation: each slave on its own', () => {
 
     // Assess
     await expectEqual(topology, topology.sick);
+  });
+
+  it('parks the batch after one that parked, on an instance that read the slave live just before: a read is reused for less time than parking waits', async () => {
+    // Prepare: instance B reaches the sick slave through the proxy, which fails it; instance A reaches the same table
+    // directly. The states say live. Key k ends at version 3 on the master.
+    const topology = await setUp();
+    const direct = await loadBundleModule({ ...topology.env, REPLICATOR_SLAVES: JSON.stringify({ eu: { region: 'eu-central-1', table_name: topology.sick.table, endpoint: otherEngine.endpoint } }) });
+    await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item('other', 1) }));
+    await master.send(new PutItemCommand({ TableName: topology.masterTable, Item: item('k', 3) }));
+    const change = (pk: string, version: number, sequenceNumber: string): DynamoDBStreamEvent => ({
+      Records: [
+        {
+          eventID: `e${sequenceNumber}`,
+          eventName: 'MODIFY',
+          eventVersion: '1.1',
+          eventSource: 'aws:dynamodb',
+          awsRegion: 'eu-west-1',
+          eventSourceARN: topology.streamArn,
+          dynamodb: { Keys: { pk: { S: pk } }, NewImage: toLambdaImage(item(pk, version)), SequenceNumber: sequenceNumber, SizeBytes: 40, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+        },
+      ],
+    });
+    topology.proxy.failRandomly(FaultKind.SERVICE_UNAVAILABLE, 1);
+
+    // Act: B's batch (k at 2) fails against the slave, and then parks; while it fails, A replicates another shard's
+    // batch and reads the states, all live; once B has returned, A gets k's next batch (k at 3)
+    const parking = topology.bundle.handler(change('k', 2, '200'), contextWith(30_000));
+    await waitFor(() => Promise.resolve(topology.proxy.stats.requests > 0), 'B writes to the sick slave', () => Promise.resolve([topology.proxy.stats.requests]), { idleMs: 30_000, pollMs: 5 });
+    await direct.handler(change('other', 1, '100'), contextWith(30_000));
+    expect(await parking).toEqual({ batchItemFailures: [] });
+    expect((await slaveState(topology, 'eu'))?.mode?.S).toBe('parked');
+    expect(await direct.handler(change('k', 3, '300'), contextWith(30_000))).toEqual({ batchItemFailures: [] });
+
+    // Assess: A parked k at 3 after k at 2, rather than write it directly under the drain's k at 2
+    topology.proxy.clearFaults();
+    await runDrainProcess(topology.env, 60_000);
+    expect((await slaveState(topology, 'eu'))?.mode?.S).toBe('live');
+    const { Item } = await other.send(new GetItemCommand({ TableName: topology.sick.table, Key: { pk: { S: 'k' } }, ConsistentRead: true }));
+    expect(Item?.version).toEqual({ N: '3' });
   });
 
   it('never lets a direct write and a drained one of the same key land out of order, across the switch back to live', async () => {

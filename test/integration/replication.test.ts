@@ -184,10 +184,11 @@ describe('Replication through the committed bundle', () => {
       },
     });
     if (proxy === undefined) throw new Error('the fault proxy did not start');
-    // 4 s of function time less the 2 s margin: a throttled slave runs out of its share (half of the 2 s left), so its
-    // writes are parked in the time that remains. With only 0.5 s left in all, a machine under load (a cold CI run
-    // compiles beside the tests) could not always park them in time, and the batch was rightly re-delivered.
-    const poller = await replicate(streamArn, handler, { batchSize: 50, timeoutMs: 4_000 });
+    // 5 s of function time less the 2 s margin: a throttled slave runs out of its share (half of the 3 s left), so its
+    // writes are parked in the time that remains, after the settle time that follows marking it parked. With only
+    // 0.5 s left in all, a machine under load (a cold CI run compiles beside the tests) could not always park them in
+    // time, and the batch was rightly re-delivered.
+    const poller = await replicate(streamArn, handler, { batchSize: 50, timeoutMs: 5_000 });
     schedules.push(scheduleDrain(bundle.drain, 200));
     proxy.failNext(FaultKind.THROTTLING, 150);
     proxy.failNext(FaultKind.INTERNAL_SERVER_ERROR, 10);

@@ -2,7 +2,7 @@ import { BatchWriteItemCommand, DynamoDBClient, GetItemCommand, UpdateItemComman
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keyIdentity } from '../../handler/attribute-value';
-import { drainSlaves, type DrainOptions } from '../../handler/drain';
+import { drainSlaves, UNSETTLED_GRACE_MS, type DrainOptions } from '../../handler/drain';
 import { partitions } from '../../handler/state-store';
 import { ConfigurationError } from '../../handler/errors';
 import type { ReplicatorConfig } from '../../handler/types';
@@ -120,6 +120,30 @@ describe('Function: drainSlaves', () => {
     expect(slaveEvents()).toEqual([...probedAndDrained('put a=1'), ...probedAndDrained('put late=new'), 'live eu']);
     expect(ddb.commandCalls(UpdateItemCommand).filter((call) => call.args[0].input.UpdateExpression?.startsWith('SET #mode = :live') === true)).toHaveLength(2);
     expect(result.slaves.eu).toMatchObject({ mode: 'live', drained: 2, pending: 0 });
+  });
+
+  it(`leaves a slave marked parked less than UNSETTLED_GRACE_MS (${UNSETTLED_GRACE_MS / 1000} s) ago with nothing kept yet parked: its parker is waiting out the settle time`, async () => {
+    // Prepare: marked parked 5 s ago, never settled, nothing parked
+    fake.setSlave('eu', { mode: 'parked', generation: 1, epoch: 2, settledEpoch: 1, parkedSince: NOW - 5_000 });
+
+    // Act
+    const result = await drainWith();
+
+    // Assess
+    expect(slaveEvents()).toEqual([]);
+    expect(result.slaves.eu).toMatchObject({ mode: 'parked', drained: 0, pending: 0 });
+  });
+
+  it('puts live a slave marked parked longer ago than that and never settled: its parker is gone', async () => {
+    // Prepare
+    fake.setSlave('eu', { mode: 'parked', generation: 1, epoch: 2, settledEpoch: 1, parkedSince: NOW - UNSETTLED_GRACE_MS });
+
+    // Act
+    const result = await drainWith();
+
+    // Assess
+    expect(slaveEvents()).toEqual(['live eu']);
+    expect(result.slaves.eu).toMatchObject({ mode: 'live', pending: 0 });
   });
 
   it('goes live only at the generation it read before its last round: a change parked while the open bucket was found empty is applied first', async () => {

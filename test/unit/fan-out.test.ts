@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fanOut, PAUSED_REASON, type FanOutContext, type PendingWrite } from '../../handler/fan-out';
 import { StateStore, type SlaveState } from '../../handler/state-store';
+import { PARK_SETTLE_MS } from '../../handler/timing';
 import type { SlaveConfig } from '../../handler/types';
 import { deployedConfig, EU, mockedClients, STATE_TABLE } from './helpers/config';
 import { deadlineIn, releaseDeadlines } from './helpers/deadlines';
@@ -14,15 +15,18 @@ const ddb = mockClient(DynamoDBClient);
 const NOW = 1_800_000_000_000;
 const SLAVE_TABLE = EU.tableName;
 
-const live = (epoch = 0): SlaveState => ({ slave: 'eu', mode: 'live', generation: 3, epoch, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: true });
-const parkedState = (epoch = 0): SlaveState => ({ slave: 'eu', mode: 'parked', generation: 3, epoch, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: true, reason: 'slave "eu" answered 503', parkedSince: NOW - 60_000 });
+const live = (epoch = 0): SlaveState => ({ slave: 'eu', mode: 'live', settled: false, generation: 3, epoch, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: true });
+const parkedState = (epoch = 0): SlaveState => ({ slave: 'eu', mode: 'parked', settled: true, generation: 3, epoch, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: true, reason: 'slave "eu" answered 503', parkedSince: NOW - 60_000 });
 
-function contextWith(options: { budgetMs?: number; withStore?: boolean; invocationMs?: number } = {}): FanOutContext {
+function contextWith(options: { budgetMs?: number; withStore?: boolean; invocationMs?: number; settleMs?: number } = {}): FanOutContext {
   const clients = mockedClients();
   const config = deployedConfig({ slaveBudgetMs: options.budgetMs ?? 5_000, writeConcurrency: 2 });
   return {
     clients,
-    store: options.withStore === false ? undefined : new StateStore(clients.forMaster('eu-west-1'), STATE_TABLE, { concurrency: 2, backoff: FAST_BACKOFF, now: () => NOW }),
+    store:
+      options.withStore === false
+        ? undefined
+        : new StateStore(clients.forMaster('eu-west-1'), STATE_TABLE, { concurrency: 2, backoff: FAST_BACKOFF, now: () => NOW, ...(options.settleMs === undefined ? {} : { settleMs: options.settleMs }) }),
     deadline: deadlineIn(options.invocationMs ?? 10_000),
     config,
     now: Date.now,
@@ -122,8 +126,8 @@ describe('Function: fanOut', () => {
     // Act
     const outcome = await fanOut(EU, writes('a', 'b'), live(), contextWith({ budgetMs: 60_000, invocationMs: 120_000 }));
 
-    // Assess
-    expect(Date.now() - started).toBeLessThan(1_000);
+    // Assess: of its 60 s budget it waits nothing; parking waits its settle time after marking the slave parked
+    expect(Date.now() - started).toBeLessThan(PARK_SETTLE_MS + 1_000);
     expect(slaveCalls()).toHaveLength(1);
     expect(outcome).toMatchObject({ mode: 'parked', parked: 2, failed: [] });
     expect(parkedReasons()[0]).toContain(`${name}: ${message} (not retryable`);
@@ -211,7 +215,7 @@ describe('Function: fanOut', () => {
     const fresh: SlaveConfig = { ...EU, initialCopy: true };
 
     // Act
-    const outcome = await fanOut(fresh, writes('a'), { slave: 'eu', mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: false }, contextWith());
+    const outcome = await fanOut(fresh, writes('a'), { slave: 'eu', mode: 'live', settled: false, generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: false }, contextWith());
 
     // Assess
     expect(slaveCalls()).toHaveLength(0);
@@ -303,6 +307,21 @@ describe('Function: fanOut', () => {
     // Assess
     expect(calls).toEqual(['write slave', 'mark parked', 'park', 'mark parked']);
     expect(outcome).toMatchObject({ mode: 'parked', parked: 2, failed: [] });
+  });
+
+  it('parks at once for a slave read parked and settled, and waits the settle time for one read parked but not settled', async () => {
+    // Prepare: a settle time longer than the invocation, which a parker that waited could never reach
+    answerWrites({});
+    ddb.on(UpdateItemCommand).resolves({});
+
+    // Act
+    const settled = await fanOut(EU, writes('a'), parkedState(), contextWith({ settleMs: 600_000 }));
+    const unsettled = await fanOut(EU, writes('b'), { ...parkedState(), settled: false }, contextWith({ settleMs: 600_000 }));
+
+    // Assess
+    expect(settled).toMatchObject({ mode: 'parked', parked: 1, failed: [] });
+    expect(unsettled).toMatchObject({ mode: 'parked', parked: 0 });
+    expect(unsettled.failed).toHaveLength(1);
   });
 
   it('reports the writes of a parked slave failed when the state table refuses them, the slave staying parked', async () => {

@@ -335,6 +335,60 @@ describe('Class: Replicator', () => {
       expect(result.report.slaves).toMatchObject({ eu: { mode: 'live', written: 1, parked: 0 }, us: { mode: 'live', written: 1, parked: 0 } });
     });
 
+    describe('reusing a read of the slaves\' states', () => {
+      const stateReads = (): number => ddb.commandCalls(BatchGetItemCommand).filter((call) => call.args[0].input.RequestItems?.[STATE_TABLE] !== undefined).length;
+      const reusing = (): Replicator => {
+        const config = deployedConfig();
+        const { telemetry } = recordedTelemetry({ namespace: config.metricsNamespace, replicatorName: config.replicatorName });
+        // A reuse time no busy machine outlasts between three batches; LiveStates is tested at its edges with set clocks.
+        return new Replicator({ config, clients: mockedClients(), telemetry, backoff: FAST_BACKOFF, liveStatesReuseMs: 60_000 });
+      };
+
+      it('reads the states once for the batches that follow within the reuse time while every slave is live', async () => {
+        // Prepare
+        answerReads([slaveItem('eu', { mode: 'live', epoch: 2 }), slaveItem('us', { mode: 'live', epoch: 1 })]);
+        answerWrites();
+        const replicator = reusing();
+
+        // Act
+        for (const value of ['1', '2', '3']) await replicator.process(streamEvent(put('a', value)), contextWith(10_000));
+
+        // Assess
+        expect(stateReads()).toBe(1);
+        expect(sent('orders-eu')).toEqual(['put a=1', 'put a=2', 'put a=3']);
+      });
+
+      it('reads the states for every batch while a slave is parked', async () => {
+        // Prepare
+        answerReads([slaveItem('eu', { mode: 'parked', epoch: 2, settledEpoch: 2 })]);
+        answerWrites();
+        ddb.on(UpdateItemCommand).resolves({});
+        const replicator = reusing();
+
+        // Act
+        for (const value of ['1', '2', '3']) await replicator.process(streamEvent(put('a', value)), contextWith(10_000));
+
+        // Assess
+        expect(stateReads()).toBe(3);
+      });
+
+      it('reads the states again for the batch after one in which a slave did not take its writes', async () => {
+        // Prepare: every slave live, but eu denies its writes; its parking waits a settle time longer than the batch
+        answerReads([slaveItem('eu', { mode: 'live', epoch: 2 }), slaveItem('us', { mode: 'live', epoch: 1 })]);
+        answerWrites({ 'orders-eu': awsError('AccessDeniedException', 400, 'denied') });
+        ddb.on(UpdateItemCommand).resolves({});
+        const replicator = reusing();
+
+        // Act
+        const first = await replicator.process(streamEvent(put('a', '1')), contextWith(10_000));
+        await replicator.process(streamEvent(put('a', '2')), contextWith(10_000));
+
+        // Assess
+        expect(first.batchItemFailures).toHaveLength(1);
+        expect(stateReads()).toBe(2);
+      });
+    });
+
     it('parks the writes of a parked slave while the healthy slave gets them, and re-delivers nothing', async () => {
       // Prepare
       answerReads([slaveItem('eu', { mode: 'parked', epoch: 3, reason: 'slave "eu" throttled' })]);

@@ -17,6 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { keyIdentity } from '../../handler/attribute-value';
 import { StateTableError } from '../../handler/errors';
 import { PARKED_PARTITIONS, parkedChangeFor, partitions, StateStore, type NotKept, type ParkedChange, type ParkingPlace, type SlaveState } from '../../handler/state-store';
+import { LIVE_STATES_REUSE_MS, PARK_SETTLE_MS } from '../../handler/timing';
 import { EU, STATE_TABLE, US } from './helpers/config';
 import { deadlineIn, releaseDeadlines } from './helpers/deadlines';
 import { parkedChange, parkedItem, slaveItem } from './helpers/state';
@@ -26,9 +27,15 @@ const ddb = mockClient(DynamoDBClient);
 const NOW = 1_800_000_000_000;
 const conditionFailed = (): Error => awsError('ConditionalCheckFailedException', 400, 'The conditional request failed');
 
-function storeWith(options: { random?: () => number; backoff?: { baseDelayMs: number; maxDelayMs: number } } = {}): StateStore {
+function storeWith(options: { random?: () => number; backoff?: { baseDelayMs: number; maxDelayMs: number }; settleMs?: number } = {}): StateStore {
   const client = new DynamoDBClient({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-  return new StateStore(client, STATE_TABLE, { concurrency: 4, backoff: options.backoff ?? FAST_BACKOFF, now: () => NOW, ...(options.random === undefined ? {} : { random: options.random }) });
+  return new StateStore(client, STATE_TABLE, {
+    concurrency: 4,
+    backoff: options.backoff ?? FAST_BACKOFF,
+    now: () => NOW,
+    ...(options.random === undefined ? {} : { random: options.random }),
+    ...(options.settleMs === undefined ? {} : { settleMs: options.settleMs }),
+  });
 }
 
 /**
@@ -40,8 +47,11 @@ function expectedParkedKey(slave: string, keyId: string, bucket = 0): { pk: stri
   return { pk: `parked#${slave}#${String(digest.readUInt32BE(0) % 16).padStart(2, '0')}`, sk: `${String(bucket).padStart(10, '0')}#${digest.toString('base64url')}` };
 }
 
-/** Parks changes of a parked slave at `place` (its announcement accepted), and resolves with those not kept. */
-async function parkIn(store: StateStore, slave: string, changes: readonly ParkedChange[], place: ParkingPlace = { epoch: 0, bucket: 0 }): Promise<NotKept[]> {
+/**
+ * Parks changes of a slave read parked and settled at `place` (its announcement accepted), and resolves with those
+ * not kept.
+ */
+async function parkIn(store: StateStore, slave: string, changes: readonly ParkedChange[], place: ParkingPlace = { epoch: 0, bucket: 0, settled: true }): Promise<NotKept[]> {
   ddb.on(UpdateItemCommand).resolves({});
   const parked = await store.parkAndAnnounce(slave, changes, place, { reason: 'why', startsCopy: false, markFirst: false }, deadlineIn(5_000));
   if (parked.status === 'went-live') throw new Error('the slave went live');
@@ -69,8 +79,8 @@ describe('Class: StateStore', () => {
       expect(ddb).toHaveReceivedCommandWith(BatchGetItemCommand, {
         RequestItems: { [STATE_TABLE]: { Keys: [SLAVE_KEY, { pk: { S: 'slave#us' }, sk: { S: 'state' } }], ConsistentRead: true } },
       });
-      expect(states.get('eu')).toEqual({ slave: 'eu', mode: 'parked', generation: 4, epoch: 2, parkedSince: 1_000, reason: 'throttled', copy: 'pending', bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: true });
-      expect(states.get('us')).toEqual({ slave: 'us', mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: false });
+      expect(states.get('eu')).toEqual({ slave: 'eu', mode: 'parked', settled: false, generation: 4, epoch: 2, parkedSince: 1_000, reason: 'throttled', copy: 'pending', bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: true });
+      expect(states.get('us')).toEqual({ slave: 'us', mode: 'live', settled: false, generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: false });
     });
 
     it('reads unprocessed keys again', async () => {
@@ -118,8 +128,8 @@ describe('Class: StateStore', () => {
 
       // Assess
       expect(ddb).toHaveReceivedCommandWith(GetItemCommand, { TableName: STATE_TABLE, Key: SLAVE_KEY, ConsistentRead: true });
-      expect(found).toEqual({ slave: 'eu', mode: 'live', generation: 2, epoch: 1, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: true });
-      expect(missing).toEqual({ slave: 'eu', mode: 'live', generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: false });
+      expect(found).toEqual({ slave: 'eu', mode: 'live', settled: false, generation: 2, epoch: 1, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: true });
+      expect(missing).toEqual({ slave: 'eu', mode: 'live', settled: false, generation: 0, epoch: 0, bucket: 0, drainedBelow: 0, cursors: new Map(), cleanedBelow: 0, exists: false });
     });
 
     it('retries throttling of the state table until it clears', async () => {
@@ -211,7 +221,7 @@ describe('Class: StateStore', () => {
       await parkIn(store, 'eu', [parkedChange('a', { sequenceNumber: '1' })]);
       await parkIn(store, 'eu', [parkedChange('a', { sequenceNumber: '2' })]);
       await parkIn(store, 'us', [parkedChange('a', { sequenceNumber: '2' })]);
-      await parkIn(store, 'eu', [parkedChange('a', { sequenceNumber: '3' })], { epoch: 0, bucket: 1 });
+      await parkIn(store, 'eu', [parkedChange('a', { sequenceNumber: '3' })], { epoch: 0, bucket: 1, settled: true });
 
       // Assess
       const keys = ddb.commandCalls(BatchWriteItemCommand).map((call) => {
@@ -318,7 +328,7 @@ describe('Class: StateStore', () => {
   });
 
   describe('modes', () => {
-    it('announces parked changes by marking the slave parked only while its epoch and open bucket hold, raising its generation and keeping when it was first parked', async () => {
+    it('announces parked changes by marking the slave parked only while its epoch and open bucket hold, raising its generation, keeping when it was first parked and marking it settled in that epoch', async () => {
       // Prepare
       ddb.on(UpdateItemCommand).resolves({});
 
@@ -331,7 +341,7 @@ describe('Class: StateStore', () => {
       expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, {
         TableName: STATE_TABLE,
         Key: SLAVE_KEY,
-        UpdateExpression: 'SET #mode = :parked, parked_since = if_not_exists(parked_since, :now), reason = :reason, epoch = if_not_exists(epoch, :epoch) ADD generation :one',
+        UpdateExpression: 'SET #mode = :parked, parked_since = if_not_exists(parked_since, :now), reason = :reason, epoch = if_not_exists(epoch, :epoch), settled_epoch = :epoch ADD generation :one',
         ConditionExpression: '(attribute_not_exists(epoch) OR epoch = :epoch) AND (attribute_not_exists(#bucket) OR #bucket = :bucket)',
         ExpressionAttributeNames: { '#mode': 'mode', '#bucket': 'bucket' },
         ExpressionAttributeValues: { ':parked': { S: 'parked' }, ':now': { N: String(NOW) }, ':reason': { S: 'slave "eu" throttled' }, ':epoch': { N: '3' }, ':bucket': { N: '7' }, ':one': { N: '1' } },
@@ -349,6 +359,89 @@ describe('Class: StateStore', () => {
       // Assess
       const order = ddb.calls().map((call) => (call.args[0] instanceof UpdateItemCommand ? 'mark' : call.args[0] instanceof BatchWriteItemCommand ? 'keep' : 'other'));
       expect(order).toEqual(['mark', 'keep', 'mark']);
+    });
+
+    describe('settling', () => {
+      /** When each call reached the state table, on the monotonic clock. */
+      const callTimes = (): { mark: number[]; keep: number[] } => {
+        const times = { mark: [] as number[], keep: [] as number[] };
+        ddb.on(UpdateItemCommand).callsFake(() => {
+          times.mark.push(performance.now());
+          return {};
+        });
+        ddb.on(BatchWriteItemCommand).callsFake(() => {
+          times.keep.push(performance.now());
+          return {};
+        });
+        return times;
+      };
+
+      it(`keeps no change until PARK_SETTLE_MS (${PARK_SETTLE_MS} ms) after marking a live slave parked, longer than a read of the states is reused (${LIVE_STATES_REUSE_MS} ms)`, async () => {
+        // Prepare
+        const times = callTimes();
+
+        // Act
+        const parked = await storeWith().parkAndAnnounce('eu', [parkedChange('a')], { epoch: 0, bucket: 0 }, { reason: 'why', startsCopy: false, markFirst: true }, deadlineIn(10_000));
+
+        // Assess
+        expect(parked).toEqual({ status: 'announced', notKept: [] });
+        expect(PARK_SETTLE_MS).toBeGreaterThan(LIVE_STATES_REUSE_MS);
+        expect((times.keep[0] ?? 0) - (times.mark[0] ?? Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(PARK_SETTLE_MS);
+      });
+
+      it('waits as long for a slave read parked but not settled: whoever marked it may have stopped before keeping anything', async () => {
+        // Prepare
+        const times = callTimes();
+        const started = performance.now();
+
+        // Act
+        await storeWith().parkAndAnnounce('eu', [parkedChange('a')], { epoch: 2, bucket: 0, settled: false }, { reason: 'why', startsCopy: false, markFirst: false }, deadlineIn(10_000));
+
+        // Assess
+        expect((times.keep[0] ?? 0) - started).toBeGreaterThanOrEqual(PARK_SETTLE_MS);
+      });
+
+      it('keeps the changes at once for a slave read parked and settled', async () => {
+        // Prepare: a settle time longer than the deadline, which a parker that waited could never reach
+        callTimes();
+
+        // Act
+        const parked = await storeWith({ settleMs: 600_000 }).parkAndAnnounce('eu', [parkedChange('a')], { epoch: 2, bucket: 0, settled: true }, { reason: 'why', startsCopy: false, markFirst: false }, deadlineIn(10_000));
+
+        // Assess
+        expect(parked).toEqual({ status: 'announced', notKept: [] });
+      });
+
+      it('keeps and announces nothing when the deadline comes before the settle time, so the batch is re-delivered', async () => {
+        // Prepare
+        callTimes();
+
+        // Act
+        const parked = await storeWith({ settleMs: 600_000 }).parkAndAnnounce('eu', [parkedChange('a')], { epoch: 0, bucket: 0 }, { reason: 'why', startsCopy: false, markFirst: true }, deadlineIn(10_000));
+
+        // Assess
+        expect(parked.status).toBe('not-kept');
+        expect(parked.status === 'not-kept' ? parked.notKept.map(({ error }) => error.message) : []).toEqual([
+          'state table orders-replicator-state: not enough time left to keep changes for slave "eu", which was marked parked less than 600000 ms ago',
+        ]);
+        expect(ddb).toHaveReceivedCommandTimes(UpdateItemCommand, 1);
+        expect(ddb).not.toHaveReceivedCommand(BatchWriteItemCommand);
+      });
+
+      it('reads a parked slave as settled only in the epoch it was marked settled in', async () => {
+        // Prepare
+        ddb.on(BatchGetItemCommand).resolves({
+          Responses: {
+            [STATE_TABLE]: [slaveItem('eu', { mode: 'parked', epoch: 4, settledEpoch: 4 }), slaveItem('us', { mode: 'parked', epoch: 5, settledEpoch: 4 })],
+          },
+        });
+
+        // Act
+        const states = await storeWith().readSlaveStates([EU, US], deadlineIn(5_000));
+
+        // Assess
+        expect([states.get('eu')?.settled, states.get('us')?.settled]).toEqual([true, false]);
+      });
     });
 
     it('keeps the changes again in the bucket now open when a drain closed the one it read, and announces them there', async () => {
@@ -690,7 +783,7 @@ describe('Class: StateStore', () => {
       });
 
       // Act
-      const state: SlaveState = { slave: 'eu', mode: 'parked', generation: 1, epoch: 0, bucket: 4, drainedBelow: 3, cursors: new Map([[5, '0000000003#cursor']]), cleanedBelow: 0, exists: true };
+      const state: SlaveState = { slave: 'eu', mode: 'parked', settled: true, generation: 1, epoch: 0, bucket: 4, drainedBelow: 3, cursors: new Map([[5, '0000000003#cursor']]), cleanedBelow: 0, exists: true };
       const count = await storeWith().countParked('eu', state, deadlineIn(5_000));
 
       // Assess

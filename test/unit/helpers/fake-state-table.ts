@@ -69,7 +69,8 @@ export class FakeStateTable {
   public constructor(private readonly now: () => number = Date.now) {}
 
   public setSlave(slave: string, options: SlaveItemOptions & { leaseUntil?: number }): void {
-    this.slaves.set(slave, { mode: 'parked', generation: 1, epoch: 0, bucket: 0, drainedBelow: 0, cleanedBelow: 0, ...options, cursors: new Map(options.cursors) });
+    // A slave set parked has had changes kept after the settle time, unless the test says otherwise.
+    this.slaves.set(slave, { mode: 'parked', generation: 1, epoch: 0, bucket: 0, drainedBelow: 0, cleanedBelow: 0, settledEpoch: options.epoch ?? 0, ...options, cursors: new Map(options.cursors) });
   }
 
   /** Parks a change of item `pk = id` for a slave, where `StateStore.parkAndAnnounce` would put it: in the open bucket unless told. */
@@ -228,6 +229,7 @@ export class FakeStateTable {
       next.generation += 1;
       next.parkedSince ??= this.now();
       next.reason = values[':reason']?.S ?? '';
+      if (expression.includes('settled_epoch = :epoch')) next.settledEpoch = epoch;
       if (values[':pending'] !== undefined) next.copy ??= 'pending';
       this.slaves.set(slave, next);
       return {};

@@ -19,6 +19,8 @@ export interface SlaveItemOptions {
   readonly cleanedBelow?: number;
   /** Drain cursors by partition. */
   readonly cursors?: ReadonlyMap<number, string>;
+  /** The epoch a parker marked the slave settled in. */
+  readonly settledEpoch?: number;
 }
 
 /** A slave's state item as the state table holds it. */
@@ -36,6 +38,7 @@ export function slaveItem(slave: string, options: SlaveItemOptions = {}): Item {
     ...(options.bucket === undefined ? {} : { bucket: { N: String(options.bucket) } }),
     ...(options.drainedBelow === undefined ? {} : { drained_below: { N: String(options.drainedBelow) } }),
     ...(options.cleanedBelow === undefined ? {} : { cleaned_below: { N: String(options.cleanedBelow) } }),
+    ...(options.settledEpoch === undefined ? {} : { settled_epoch: { N: String(options.settledEpoch) } }),
     ...Object.fromEntries([...(options.cursors ?? new Map<number, string>())].map(([partition, sk]) => [`cursor_${String(partition).padStart(2, '0')}`, { S: sk }])),
   };
 }
