@@ -238,9 +238,9 @@ export class StateStore {
    * 3. the generation is raised, if the epoch and the bucket still hold: a drain that read the generation before
    *    sees it changed and does not go live; one that read it after finds the changes, which were kept before.
    * Between steps 1 and 2, no change is kept until `PARK_SETTLE_MS` after the slave was marked parked, unless it was
-   * settled when read: a stream invocation may reuse, for `LIVE_STATES_REUSE_MS`, a read in which the slave was live,
-   * and write a key directly; its shard's batches come one after another, so a change of that key parked later by an
-   * earlier batch would be impossible, and one parked by a later batch is newer. Step 3 then marks the slave settled.
+   * settled when read: a stream invocation may write a key directly from a read in which the slave was live for
+   * `LIVE_STATES_REUSE_MS` after it, and every earlier batch of that key's shard has ended by then, so none of them
+   * can have kept a change of that key yet (see `LiveStates`). Step 3 then marks the slave settled.
    * When a drain closed the bucket meanwhile, it may have read the bucket before the changes landed: they are kept
    * again in the bucket now open, and announced there. When the slave went live meanwhile (the epoch moved), nothing
    * is announced: what was kept under the old epoch is stale, and the caller must not acknowledge the changes.
