@@ -79,9 +79,13 @@ export class Replicator {
   private readonly telemetry: Telemetry;
   private readonly now: () => number;
   private readonly liveStates: LiveStates;
+  /** How long parking waits after marking a slave parked: longer than `liveStates` reuses a read. */
+  private readonly settleMs: number;
 
   public constructor(private readonly options: ReplicatorOptions) {
-    this.liveStates = new LiveStates(options.liveStatesReuseMs ?? LIVE_STATES_REUSE_MS);
+    const reuseMs = options.liveStatesReuseMs ?? LIVE_STATES_REUSE_MS;
+    this.liveStates = new LiveStates(reuseMs);
+    this.settleMs = settleMsFor(reuseMs);
     this.clients = options.clients ?? createClientProvider();
     this.telemetry = options.telemetry ?? powertoolsTelemetry({ namespace: options.config.metricsNamespace, replicatorName: options.config.replicatorName });
     this.now = options.now ?? Date.now;
@@ -218,7 +222,7 @@ export class Replicator {
     return new StateStore(this.clients.forMaster(region), config.stateTable, {
       concurrency: config.writeConcurrency,
       now: this.now,
-      settleMs: settleMsFor(this.options.liveStatesReuseMs ?? LIVE_STATES_REUSE_MS),
+      settleMs: this.settleMs,
       ...this.retryOptions(),
     });
   }

@@ -27,7 +27,7 @@ export const LIVE_STATES_REUSE_MS = 500;
 /**
  * How long after a slave is marked parked the first change may be kept for it (see `StateStore.parkAndAnnounce`):
  * longer than any instance reuses a read in which it was live, with room for clocks that run at slightly different
- * rates and timers that fire late.
+ * rates (a timer that fires late only makes the wait longer; one that fires early is waited out again).
  */
 export const PARK_SETTLE_MS = settleMsFor(LIVE_STATES_REUSE_MS);
 
